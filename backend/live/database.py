@@ -1,0 +1,191 @@
+"""PostgreSQL access for the live layer: one asyncpg pool, the embedded server, and migrations.
+
+Where the database is comes from, in order: an explicit DSN (the config's ``database.dsn``), the
+``LIVE_DATABASE_URL`` environment variable, else an embedded PostgreSQL (the ``pgserver`` package) under a data
+directory, started on first use and reused while it runs.
+
+Migrations are the numbered ``migrations/NNNN_name.sql`` files, applied in order, each in its own transaction,
+while holding a PostgreSQL advisory lock, so two processes that migrate at once apply each file exactly once.
+Each applied file is recorded with its SHA-256; a file that changed after it was applied is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from backend.live import sql
+
+log = logging.getLogger(__name__)
+
+DSN_ENV_VAR = "LIVE_DATABASE_URL"
+DEFAULT_DATA_DIR = Path(".live/pgdata")
+MIGRATION_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
+
+
+class DatabaseError(RuntimeError):
+    """A database problem an operator must act on; the message says what and where (never a password)."""
+
+
+def redact_dsn(dsn: str) -> str:
+    """The DSN with its password replaced by ``***``, for logs and errors."""
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return "<unparseable DSN>"
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def start_embedded_server(data_dir: Path = DEFAULT_DATA_DIR) -> str:
+    """Start (or reuse, when it already runs) the embedded PostgreSQL under ``data_dir``; returns its DSN."""
+    import pgserver  # imported here: only the embedded path needs it
+
+    data_dir = Path(data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None: the server outlives this process, so the next run (or `live orders`) reuses it.
+    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    dsn = server.get_uri()
+    log.info("Embedded PostgreSQL running: data directory %s, DSN %s", data_dir, dsn)
+    return dsn
+
+
+def resolve_dsn(configured_dsn: str | None, data_dir: Path = DEFAULT_DATA_DIR) -> str:
+    """The DSN to connect to: the configured one, else ``$LIVE_DATABASE_URL``, else the embedded server's."""
+    if configured_dsn:
+        return configured_dsn
+    from_env = os.environ.get(DSN_ENV_VAR, "").strip()
+    if from_env:
+        return from_env
+    return start_embedded_server(data_dir)
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, timeout: float = 10.0) -> asyncpg.Pool:
+    """An asyncpg pool; connection failures become a DatabaseError naming the (redacted) DSN and the cause."""
+    try:
+        pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, timeout=timeout)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise DatabaseError(f"cannot connect to PostgreSQL at {redact_dsn(dsn)}: {exc}") from None
+    assert pool is not None
+    return pool
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations(directory: Path | None = None) -> list[Migration]:
+    """The migration files in version order; a misnamed file or a duplicate version is an error."""
+    if directory is None:
+        files = [(p.name, p.read_text()) for p in resources.files("backend.live").joinpath("migrations").iterdir()]
+    else:
+        files = [(p.name, p.read_text()) for p in Path(directory).iterdir()]
+    migrations: dict[int, Migration] = {}
+    for filename, text in files:
+        if not filename.endswith(".sql"):
+            continue
+        match = MIGRATION_FILE.match(filename)
+        if match is None:
+            raise DatabaseError(f"migration file {filename!r} is not named NNNN_lowercase_name.sql")
+        version = int(match["version"])
+        if version in migrations:
+            raise DatabaseError(f"two migration files have version {version:04d}")
+        migrations[version] = Migration(version, match["name"], text)
+    return [migrations[v] for v in sorted(migrations)]
+
+
+async def migrate(pool_or_conn: asyncpg.Pool | asyncpg.Connection, migrations: Sequence[Migration] | None = None) -> list[int]:
+    """Apply the pending migrations; returns the versions applied now (empty when up to date)."""
+    migrations = load_migrations() if migrations is None else migrations
+    if isinstance(pool_or_conn, asyncpg.Pool):
+        async with pool_or_conn.acquire() as conn:
+            return await _migrate(conn, migrations)
+    return await _migrate(pool_or_conn, migrations)
+
+
+async def _migrate(conn: asyncpg.Connection, migrations: Sequence[Migration]) -> list[int]:
+    applied_now: list[int] = []
+    await conn.execute(sql.ADVISORY_LOCK, sql.MIGRATION_LOCK_KEY)
+    try:
+        await conn.execute(sql.CREATE_MIGRATIONS_TABLE)
+        applied = {r["version"]: r for r in await conn.fetch(sql.SELECT_APPLIED_MIGRATIONS)}
+        for migration in migrations:
+            record = applied.get(migration.version)
+            if record is not None:
+                if record["checksum"] != migration.checksum:
+                    raise DatabaseError(
+                        f"migration {migration.version:04d}_{migration.name}.sql changed after it was applied "
+                        f"(recorded sha256 {record['checksum'][:12]}..., file sha256 {migration.checksum[:12]}...); "
+                        "add a new migration instead of editing an applied one"
+                    )
+                continue
+            async with conn.transaction():
+                try:
+                    await conn.execute(migration.sql)
+                except asyncpg.PostgresError as exc:
+                    raise DatabaseError(
+                        f"migration {migration.version:04d}_{migration.name}.sql failed: {exc}"
+                    ) from exc
+                await conn.execute(sql.INSERT_MIGRATION, migration.version, migration.name, migration.checksum)
+            log.info("Applied migration %04d_%s", migration.version, migration.name)
+            applied_now.append(migration.version)
+    finally:
+        await conn.execute(sql.ADVISORY_UNLOCK, sql.MIGRATION_LOCK_KEY)
+    return applied_now
+
+
+class Database:
+    """The live layer's connection pool, created from the config's database section."""
+
+    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
+        self.pool = pool
+        self.dsn = dsn
+
+    @classmethod
+    async def connect(
+        cls,
+        dsn: str | None = None,
+        *,
+        data_dir: Path = DEFAULT_DATA_DIR,
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 10.0,
+        run_migrations: bool = True,
+    ) -> Database:
+        resolved = resolve_dsn(dsn, data_dir)
+        pool = await create_pool(resolved, min_size=min_size, max_size=max_size, timeout=timeout)
+        if run_migrations:
+            try:
+                await migrate(pool)
+            except BaseException:
+                await pool.close()
+                raise
+        log.info("Connected to PostgreSQL at %s", redact_dsn(resolved))
+        return cls(pool, resolved)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()

@@ -1,0 +1,231 @@
+"""Every SQL statement of the live layer, in one place (asyncpg, raw SQL, $n parameters).
+
+Batched writes use ``unnest`` over parallel arrays: one round trip per batch, with ON CONFLICT for idempotency and
+RETURNING to learn which events were new.
+"""
+
+# --- migrations -------------------------------------------------------------------------------------------------
+
+MIGRATION_LOCK_KEY = 0x4C49_5645  # "LIVE": the advisory lock every migrator takes
+
+ADVISORY_LOCK = "SELECT pg_advisory_lock($1)"
+ADVISORY_UNLOCK = "SELECT pg_advisory_unlock($1)"
+
+CREATE_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    integer     PRIMARY KEY,
+    name       text        NOT NULL,
+    checksum   text        NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT now()
+)"""
+SELECT_APPLIED_MIGRATIONS = "SELECT version, name, checksum FROM schema_migrations ORDER BY version"
+INSERT_MIGRATION = "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)"
+
+# --- reference data -----------------------------------------------------------------------------------------------
+
+UPSERT_ACCOUNT = """
+INSERT INTO accounts (trader_id, account_id, venue, account_type, venue_type, client_name, margin_model, base_currency)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (trader_id, account_id) DO UPDATE SET
+    venue = EXCLUDED.venue,
+    account_type = EXCLUDED.account_type,
+    venue_type = EXCLUDED.venue_type,
+    client_name = COALESCE(EXCLUDED.client_name, accounts.client_name),
+    margin_model = COALESCE(EXCLUDED.margin_model, accounts.margin_model),
+    base_currency = COALESCE(EXCLUDED.base_currency, accounts.base_currency)
+"""
+
+UPSERT_INSTRUMENT = """
+INSERT INTO instruments (trader_id, instrument_id, canonical_id, venue, venue_symbol, kind, base_currency,
+    quote_currency, settle_currency, is_inverse, contract_multiplier, price_increment, size_increment,
+    min_quantity, min_notional, expiry)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+ON CONFLICT (trader_id, instrument_id) DO UPDATE SET
+    canonical_id = EXCLUDED.canonical_id, venue = EXCLUDED.venue, venue_symbol = EXCLUDED.venue_symbol,
+    kind = EXCLUDED.kind, base_currency = EXCLUDED.base_currency, quote_currency = EXCLUDED.quote_currency,
+    settle_currency = EXCLUDED.settle_currency, is_inverse = EXCLUDED.is_inverse,
+    contract_multiplier = EXCLUDED.contract_multiplier, price_increment = EXCLUDED.price_increment,
+    size_increment = EXCLUDED.size_increment, min_quantity = EXCLUDED.min_quantity,
+    min_notional = EXCLUDED.min_notional, expiry = EXCLUDED.expiry, updated_at = now()
+"""
+
+# --- order events -------------------------------------------------------------------------------------------------
+
+INSERT_ORDER_EVENTS = """
+INSERT INTO order_events (trader_id, event_id, client_order_id, event_type, ts_event, ts_event_ns, ts_init_ns, payload)
+SELECT t.trader_id, t.event_id, t.client_order_id, t.event_type, t.ts_event, t.ts_event_ns, t.ts_init_ns, t.payload::jsonb
+FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::bigint[], $8::text[])
+    AS t(trader_id, event_id, client_order_id, event_type, ts_event, ts_event_ns, ts_init_ns, payload)
+ON CONFLICT (trader_id, event_id) DO NOTHING
+RETURNING event_id::text
+"""
+
+# One order event applied to its row. Runs once per *new* event, in event order (executemany), because several
+# events of one order can be in one batch and each must see the previous one's result.
+APPLY_ORDER_CHANGE = """
+INSERT INTO unified_orders AS o (trader_id, client_order_id, venue_order_id, strategy_id, venue, account_id,
+    instrument_id, canonical_id, side, order_type, time_in_force, quantity, price, trigger_price, reduce_only,
+    post_only, lifecycle_status, lifecycle_rank, pending_action, pending_ns, reason, first_event_at, first_event_ns,
+    last_event_at, last_event_ns, updated_ns)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($15, false), COALESCE($16, false),
+    COALESCE($17, 'INITIALIZED'), GREATEST($18, 0), $19, $20, $21, $22, $23, $22, $23, $24)
+ON CONFLICT (trader_id, client_order_id) DO UPDATE SET
+    venue_order_id   = COALESCE(EXCLUDED.venue_order_id, o.venue_order_id),
+    strategy_id      = COALESCE(o.strategy_id, EXCLUDED.strategy_id),
+    account_id       = COALESCE(o.account_id, EXCLUDED.account_id),
+    side             = COALESCE(o.side, EXCLUDED.side),
+    order_type       = COALESCE(o.order_type, EXCLUDED.order_type),
+    time_in_force    = COALESCE(o.time_in_force, EXCLUDED.time_in_force),
+    reduce_only      = CASE WHEN $15 IS NULL THEN o.reduce_only ELSE EXCLUDED.reduce_only END,
+    post_only        = CASE WHEN $16 IS NULL THEN o.post_only ELSE EXCLUDED.post_only END,
+    -- OrderUpdated may change quantity / prices; only the newest update wins.
+    quantity         = CASE WHEN EXCLUDED.updated_ns > o.updated_ns
+                            THEN COALESCE(EXCLUDED.quantity, o.quantity) ELSE COALESCE(o.quantity, EXCLUDED.quantity) END,
+    price            = CASE WHEN EXCLUDED.updated_ns > o.updated_ns
+                            THEN COALESCE(EXCLUDED.price, o.price) ELSE COALESCE(o.price, EXCLUDED.price) END,
+    trigger_price    = CASE WHEN EXCLUDED.updated_ns > o.updated_ns
+                            THEN COALESCE(EXCLUDED.trigger_price, o.trigger_price)
+                            ELSE COALESCE(o.trigger_price, EXCLUDED.trigger_price) END,
+    updated_ns       = GREATEST(o.updated_ns, EXCLUDED.updated_ns),
+    lifecycle_status = CASE WHEN $18 > o.lifecycle_rank THEN EXCLUDED.lifecycle_status ELSE o.lifecycle_status END,
+    lifecycle_rank   = GREATEST(o.lifecycle_rank, $18),
+    pending_action   = CASE WHEN EXCLUDED.pending_ns > 0 AND EXCLUDED.pending_ns >= o.pending_ns
+                            THEN EXCLUDED.pending_action ELSE o.pending_action END,
+    pending_ns       = GREATEST(o.pending_ns, EXCLUDED.pending_ns),
+    reason           = COALESCE(EXCLUDED.reason, o.reason),
+    first_event_at   = CASE WHEN EXCLUDED.first_event_ns < o.first_event_ns THEN EXCLUDED.first_event_at ELSE o.first_event_at END,
+    first_event_ns   = LEAST(o.first_event_ns, EXCLUDED.first_event_ns),
+    last_event_at    = CASE WHEN EXCLUDED.last_event_ns > o.last_event_ns THEN EXCLUDED.last_event_at ELSE o.last_event_at END,
+    last_event_ns    = GREATEST(o.last_event_ns, EXCLUDED.last_event_ns)
+"""
+
+INSERT_FILLS = """
+INSERT INTO fills (trader_id, venue, account_id, instrument_id, trade_id, client_order_id, venue_order_id,
+    strategy_id, canonical_id, side, quantity, base_quantity, price, commission, commission_currency,
+    liquidity_side, event_id, ts_event, ts_event_ns)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+    $8::text[], $9::text[], $10::text[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[],
+    $15::text[], $16::text[], $17::uuid[], $18::timestamptz[], $19::bigint[])
+ON CONFLICT (trader_id, venue, account_id, instrument_id, trade_id) DO NOTHING
+"""
+
+# Fill totals are derived from the fills table (never counted from events), then the status follows from them:
+# fully filled -> FILLED (terminal), partly filled and not yet terminal -> PARTIALLY_FILLED.
+RECOMPUTE_ORDER_FILLS = """
+WITH totals AS (
+    SELECT f.client_order_id, sum(f.quantity) AS qty, sum(f.quantity * f.price) AS notional
+    FROM fills f
+    WHERE f.trader_id = $1 AND f.client_order_id = ANY($2::text[])
+    GROUP BY f.client_order_id
+)
+UPDATE unified_orders o SET
+    filled_qty = t.qty,
+    avg_px = trim_scale(round(t.notional / t.qty, 16)),
+    lifecycle_status = CASE WHEN o.quantity IS NOT NULL AND t.qty >= o.quantity THEN 'FILLED'
+                            WHEN o.lifecycle_rank < 50 THEN 'PARTIALLY_FILLED'
+                            ELSE o.lifecycle_status END,
+    lifecycle_rank = CASE WHEN o.quantity IS NOT NULL AND t.qty >= o.quantity THEN 100
+                          ELSE GREATEST(o.lifecycle_rank, 50) END
+FROM totals t
+WHERE o.trader_id = $1 AND o.client_order_id = t.client_order_id
+  AND (o.filled_qty IS DISTINCT FROM t.qty OR o.lifecycle_rank < 50
+       OR (o.quantity IS NOT NULL AND t.qty >= o.quantity AND o.lifecycle_status <> 'FILLED'))
+"""
+
+# --- positions ----------------------------------------------------------------------------------------------------
+
+UPSERT_POSITION = """
+INSERT INTO unified_positions (trader_id, canonical_id, net_quantity, avg_entry_price, realized_pnl, unrealized_pnl,
+    pnl_currency, venue_positions, updated_at, updated_ns)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)
+ON CONFLICT (trader_id, canonical_id) DO UPDATE SET
+    net_quantity = EXCLUDED.net_quantity, avg_entry_price = EXCLUDED.avg_entry_price,
+    realized_pnl = EXCLUDED.realized_pnl, unrealized_pnl = EXCLUDED.unrealized_pnl,
+    pnl_currency = EXCLUDED.pnl_currency, venue_positions = EXCLUDED.venue_positions,
+    updated_at = EXCLUDED.updated_at, updated_ns = EXCLUDED.updated_ns
+"""
+
+INSERT_POSITION_HISTORY = """
+INSERT INTO position_history (trader_id, canonical_id, net_quantity, avg_entry_price, realized_pnl, unrealized_pnl,
+    pnl_currency, venue_positions, recorded_at, recorded_ns)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10)
+"""
+
+SELECT_POSITIONS = """
+SELECT canonical_id, net_quantity, avg_entry_price, realized_pnl, unrealized_pnl, pnl_currency, venue_positions,
+       updated_at
+FROM unified_positions WHERE trader_id = $1 ORDER BY canonical_id
+"""
+
+# --- accounts -----------------------------------------------------------------------------------------------------
+
+INSERT_ACCOUNT_STATE = """
+INSERT INTO account_state_history (trader_id, event_id, account_id, balances, margins, ts_event, ts_event_ns)
+VALUES ($1, $2::uuid, $3, $4::jsonb, $5::jsonb, $6, $7)
+ON CONFLICT (trader_id, event_id) DO NOTHING
+RETURNING event_id
+"""
+
+TOUCH_ACCOUNT = """
+UPDATE accounts SET
+    margin_model = $3, base_currency = COALESCE($4, base_currency),
+    last_update_at = CASE WHEN last_update_ns IS NULL OR $6 > last_update_ns THEN $5 ELSE last_update_at END,
+    last_update_ns = GREATEST(COALESCE(last_update_ns, 0), $6)
+WHERE trader_id = $1 AND account_id = $2
+"""
+
+UPSERT_BALANCE = """
+INSERT INTO account_balances AS b (trader_id, account_id, currency, total, free, locked, updated_at, updated_ns)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (trader_id, account_id, currency) DO UPDATE SET
+    total = EXCLUDED.total, free = EXCLUDED.free, locked = EXCLUDED.locked,
+    updated_at = EXCLUDED.updated_at, updated_ns = EXCLUDED.updated_ns
+WHERE EXCLUDED.updated_ns >= b.updated_ns
+  AND (b.total, b.free, b.locked) IS DISTINCT FROM (EXCLUDED.total, EXCLUDED.free, EXCLUDED.locked)
+"""
+
+UPSERT_MARGIN = """
+INSERT INTO account_margins AS m (trader_id, account_id, margin_key, currency, initial, maintenance, updated_at,
+    updated_ns)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (trader_id, account_id, margin_key) DO UPDATE SET
+    currency = EXCLUDED.currency, initial = EXCLUDED.initial, maintenance = EXCLUDED.maintenance,
+    updated_at = EXCLUDED.updated_at, updated_ns = EXCLUDED.updated_ns
+WHERE EXCLUDED.updated_ns >= m.updated_ns
+  AND (m.initial, m.maintenance) IS DISTINCT FROM (EXCLUDED.initial, EXCLUDED.maintenance)
+"""
+
+# --- operator queries (the `live` command) -------------------------------------------------------------------------
+
+SELECT_ORDERS = """
+SELECT client_order_id, venue_order_id, venue, account_id, canonical_id, instrument_id, side, order_type,
+       time_in_force, quantity, price, trigger_price, status, filled_qty, avg_px, reason, last_event_at
+FROM unified_orders
+WHERE trader_id = $1
+  AND ($2::boolean IS FALSE OR lifecycle_rank < 100)
+  AND ($3::text IS NULL OR venue = $3)
+ORDER BY first_event_ns
+"""
+
+SELECT_FILLS = """
+SELECT ts_event, venue, account_id, canonical_id, instrument_id, client_order_id, trade_id, side, quantity,
+       base_quantity, price, commission, commission_currency, liquidity_side
+FROM fills WHERE trader_id = $1 AND ($2::text IS NULL OR venue = $2)
+ORDER BY ts_event_ns, trade_id
+"""
+
+SELECT_BALANCES = """
+SELECT a.venue, b.account_id, a.account_type, a.margin_model, b.currency, b.total, b.free, b.locked, b.updated_at
+FROM account_balances b JOIN accounts a USING (trader_id, account_id)
+WHERE b.trader_id = $1 AND ($2::text IS NULL OR a.venue = $2)
+ORDER BY a.venue, b.account_id, b.currency
+"""
+
+SELECT_MARGINS = """
+SELECT a.venue, m.account_id, m.margin_key, m.currency, m.initial, m.maintenance, m.updated_at
+FROM account_margins m JOIN accounts a USING (trader_id, account_id)
+WHERE m.trader_id = $1 AND ($2::text IS NULL OR a.venue = $2)
+ORDER BY a.venue, m.account_id, m.margin_key
+"""
+
+SELECT_TRADERS = "SELECT DISTINCT trader_id FROM accounts ORDER BY trader_id"

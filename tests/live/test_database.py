@@ -1,0 +1,137 @@
+"""Migrations and schema constraints on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from backend.live.database import Database, DatabaseError, load_migrations, migrate, redact_dsn
+
+
+async def test_migrations_apply_once_and_rerun_as_noop(fresh_dsn: str) -> None:
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        first = await migrate(conn)
+        second = await migrate(conn)
+        recorded = await conn.fetch("SELECT version, checksum FROM schema_migrations ORDER BY version")
+        tables = {r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")}
+    finally:
+        await conn.close()
+    expected = [m.version for m in load_migrations()]
+    assert first == expected
+    assert second == []
+    assert [r["version"] for r in recorded] == expected
+    assert {"accounts", "instruments", "unified_orders", "order_events", "fills", "unified_positions",
+            "position_history", "account_balances", "account_margins", "account_state_history"} <= tables
+
+
+async def test_two_concurrent_migrators_apply_each_file_once(fresh_dsn: str) -> None:
+    conns = [await asyncpg.connect(fresh_dsn) for _ in range(2)]
+    try:
+        results = await asyncio.gather(*(migrate(c) for c in conns))
+        count = await conns[0].fetchval("SELECT count(*) FROM schema_migrations")
+    finally:
+        for c in conns:
+            await c.close()
+    applied = sorted(v for result in results for v in result)
+    assert applied == [m.version for m in load_migrations()]
+    assert count == len(load_migrations())
+
+
+async def test_changed_applied_migration_is_refused(fresh_dsn: str, tmp_path: Path) -> None:
+    (tmp_path / "0001_first.sql").write_text("CREATE TABLE t1 (id int);")
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        await migrate(conn, load_migrations(tmp_path))
+        (tmp_path / "0001_first.sql").write_text("CREATE TABLE t1 (id bigint);")
+        with pytest.raises(DatabaseError, match=r"0001_first\.sql changed after it was applied"):
+            await migrate(conn, load_migrations(tmp_path))
+    finally:
+        await conn.close()
+
+
+async def test_failed_migration_rolls_back_and_names_the_file(fresh_dsn: str, tmp_path: Path) -> None:
+    (tmp_path / "0001_ok.sql").write_text("CREATE TABLE ok_table (id int);")
+    (tmp_path / "0002_broken.sql").write_text("CREATE TABLE half (id int); SELECT * FROM no_such_table;")
+    conn = await asyncpg.connect(fresh_dsn)
+    try:
+        with pytest.raises(DatabaseError, match=r"0002_broken\.sql failed"):
+            await migrate(conn, load_migrations(tmp_path))
+        assert await conn.fetchval("SELECT to_regclass('half')") is None
+        assert await conn.fetchval("SELECT max(version) FROM schema_migrations") == 1
+    finally:
+        await conn.close()
+
+
+def test_misnamed_migration_file_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "1_bad name.sql").write_text("SELECT 1;")
+    with pytest.raises(DatabaseError, match="is not named NNNN_lowercase_name.sql"):
+        load_migrations(tmp_path)
+
+
+async def _insert_event(conn: asyncpg.Connection, event_id: uuid.UUID) -> None:
+    await conn.execute(
+        "INSERT INTO order_events (trader_id, event_id, client_order_id, event_type, ts_event, ts_event_ns,"
+        " ts_init_ns, payload) VALUES ('T-1', $1, 'O-1', 'OrderSubmitted', now(), 1, 1, '{}')",
+        event_id,
+    )
+
+
+async def test_duplicate_event_id_is_rejected(db: Database) -> None:
+    event_id = uuid.uuid4()
+    async with db.pool.acquire() as conn:
+        await _insert_event(conn, event_id)
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await _insert_event(conn, event_id)
+
+
+async def test_duplicate_trade_id_is_rejected(db: Database) -> None:
+    insert = (
+        "INSERT INTO fills (trader_id, venue, account_id, instrument_id, trade_id, client_order_id, canonical_id,"
+        " side, quantity, base_quantity, price, commission, commission_currency, liquidity_side, event_id, ts_event,"
+        " ts_event_ns) VALUES ('T-1', 'BINANCE', 'BINANCE-1', 'BTCUSDT.BINANCE', '77', 'O-1', 'BTC/USDT', 'BUY',"
+        " 1, 1, 60000, 0, 'USDT', 'TAKER', $1, now(), 1)"
+    )
+    async with db.pool.acquire() as conn:
+        await conn.execute(insert, uuid.uuid4())
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await conn.execute(insert, uuid.uuid4())
+
+
+async def test_bad_venue_type_is_rejected(db: Database) -> None:
+    async with db.pool.acquire() as conn:
+        with pytest.raises(asyncpg.CheckViolationError, match="venue_type"):
+            await conn.execute(
+                "INSERT INTO accounts (trader_id, account_id, venue, account_type, venue_type)"
+                " VALUES ('T-1', 'A-1', 'BINANCE', 'SPOT', 'CASINO')"
+            )
+
+
+async def test_numeric_round_trips_exact_decimals(db: Database) -> None:
+    values = [Decimal("0.00000001"), Decimal("60123.45678901234567890"), Decimal("-12345678901234.000000001")]
+    async with db.pool.acquire() as conn:
+        for value in values:
+            assert await conn.fetchval("SELECT $1::numeric", value) == value
+        await conn.execute(
+            "INSERT INTO account_balances VALUES ('T-1', 'A-1', 'BTC', $1, $1, 0, now(), 1)", values[1]
+        )
+        stored = await conn.fetchval("SELECT total FROM account_balances WHERE account_id = 'A-1'")
+    assert stored == values[1]
+    assert isinstance(stored, Decimal)
+
+
+def test_redact_dsn_hides_the_password() -> None:
+    assert redact_dsn("postgresql://bob:s3cr3t-pw@db:5432/live") == "postgresql://bob:***@db:5432/live"
+    assert "s3cr3t" not in redact_dsn("postgresql://bob:s3cr3t@db/live")
+
+
+async def test_unreachable_server_error_names_dsn_without_password() -> None:
+    with pytest.raises(DatabaseError) as err:
+        await Database.connect("postgresql://bob:hunter2@127.0.0.1:1/live", timeout=2)
+    assert "127.0.0.1:1" in str(err.value)
+    assert "hunter2" not in str(err.value)
