@@ -159,11 +159,30 @@ FROM unified_positions WHERE trader_id = $1 ORDER BY canonical_id
 
 # --- accounts -----------------------------------------------------------------------------------------------------
 
+# A state is kept in the history only when it differs from the account's previous state (so unchanged states write
+# nothing) and its event is new (so a replay writes nothing).
 INSERT_ACCOUNT_STATE = """
 INSERT INTO account_state_history (trader_id, event_id, account_id, balances, margins, ts_event, ts_event_ns)
-VALUES ($1, $2::uuid, $3, $4::jsonb, $5::jsonb, $6, $7)
+SELECT $1, $2::uuid, $3, $4::jsonb, $5::jsonb, $6, $7
+WHERE NOT EXISTS (SELECT 1 FROM account_state_history WHERE trader_id = $1 AND event_id = $2::uuid)
+  AND NOT EXISTS (
+      SELECT 1 FROM (
+          SELECT h.balances, h.margins FROM account_state_history h
+          WHERE h.trader_id = $1 AND h.account_id = $3 AND h.ts_event_ns <= $7
+          ORDER BY h.ts_event_ns DESC LIMIT 1) AS previous
+      WHERE previous.balances = $4::jsonb AND previous.margins = $5::jsonb)
 ON CONFLICT (trader_id, event_id) DO NOTHING
 RETURNING event_id
+"""
+
+# Margins the newest state no longer carries (a closed position) are removed from the current table.
+DELETE_STALE_MARGINS = """
+DELETE FROM account_margins
+WHERE trader_id = $1 AND account_id = $2 AND updated_ns <= $3 AND NOT (margin_key = ANY($4::text[]))
+"""
+
+INSERT_DEAD_LETTER = """
+INSERT INTO dead_letters (trader_id, kind, event_id, payload, error) VALUES ($1, $2, $3, $4::jsonb, $5)
 """
 
 TOUCH_ACCOUNT = """

@@ -191,3 +191,14 @@ CREATE TABLE account_state_history (
     PRIMARY KEY (trader_id, event_id)
 );
 CREATE INDEX account_state_history_lookup ON account_state_history (trader_id, account_id, ts_event_ns DESC);
+
+-- Events the writer could not store (a constraint or data error), kept with the cause so nothing is silently lost.
+CREATE TABLE dead_letters (
+    id               bigserial   PRIMARY KEY,
+    trader_id        text        NOT NULL,
+    kind             text        NOT NULL,              -- order_event / account_state
+    event_id         text        NOT NULL,
+    payload          jsonb       NOT NULL,
+    error            text        NOT NULL,
+    recorded_at      timestamptz NOT NULL DEFAULT now()
+);

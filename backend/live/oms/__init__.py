@@ -1,0 +1,1 @@
+"""Unified OMS: order events from NautilusTrader's message bus into PostgreSQL."""

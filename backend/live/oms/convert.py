@@ -1,0 +1,156 @@
+"""Pure conversion of NautilusTrader order events into unified OMS rows (no I/O).
+
+The input is the event's ``to_dict`` form, the same JSON that is stored in ``order_events.payload``, so a captured
+log can be replayed through exactly the code the live pipeline runs.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from backend.live.models import FillRow, OrderChange, OrderEventRow
+from backend.live.timeutil import ns_to_datetime
+
+
+class InstrumentRef(msgspec.Struct, frozen=True):
+    """What the OMS needs to know of an instrument to file its orders and fills."""
+
+    instrument_id: str
+    canonical_id: str
+    venue: str  # unified venue (BINANCE, BYBIT, OKX)
+    multiplier: Decimal  # base units per venue quantity unit (OKX swap: ctVal; spot and linear: 1)
+
+
+class ConvertedEvent(msgspec.Struct, frozen=True):
+    event: OrderEventRow
+    change: OrderChange
+    fill: FillRow | None
+
+
+class UnsupportedEvent(ValueError):
+    """An event type the OMS does not know; carries the type name so the pipeline can log it."""
+
+
+TERMINAL_RANK = 100
+
+# Statuses in lifecycle order: a late event never moves an order to a lower rank.
+_LIFECYCLE: dict[str, tuple[str, int]] = {
+    "OrderInitialized": ("INITIALIZED", 0),
+    "OrderEmulated": ("EMULATED", 10),
+    "OrderReleased": ("RELEASED", 20),
+    "OrderSubmitted": ("SUBMITTED", 30),
+    "OrderAccepted": ("ACCEPTED", 40),
+    "OrderTriggered": ("TRIGGERED", 45),
+    "OrderFilled": ("PARTIALLY_FILLED", 50),  # FILLED is decided from the fills table
+    "OrderDenied": ("DENIED", TERMINAL_RANK),
+    "OrderRejected": ("REJECTED", TERMINAL_RANK),
+    "OrderCanceled": ("CANCELED", TERMINAL_RANK),
+    "OrderExpired": ("EXPIRED", TERMINAL_RANK),
+}
+# Events that set (or clear, None) the transient PENDING_UPDATE / PENDING_CANCEL state.
+_PENDING: dict[str, str | None] = {
+    "OrderPendingUpdate": "UPDATE",
+    "OrderPendingCancel": "CANCEL",
+    "OrderUpdated": None,
+    "OrderModifyRejected": None,
+    "OrderCancelRejected": None,
+}
+ORDER_EVENT_TYPES = frozenset(_LIFECYCLE) | frozenset(_PENDING)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _money(value: str) -> tuple[Decimal, str]:
+    """'0.10000000 USDT' -> (Decimal('0.10000000'), 'USDT')."""
+    amount, _, currency = value.partition(" ")
+    return Decimal(amount), currency
+
+
+def convert_order_event(payload: dict[str, Any], instrument: InstrumentRef) -> ConvertedEvent:
+    """The rows one order event produces: its log row, the change to its order row and, for a fill, the fill."""
+    event_type = payload["type"]
+    if event_type not in ORDER_EVENT_TYPES:
+        raise UnsupportedEvent(event_type)
+    if payload["instrument_id"] != instrument.instrument_id:
+        raise ValueError(
+            f"{event_type} {payload['event_id']} is for {payload['instrument_id']}, "
+            f"not {instrument.instrument_id}"
+        )
+    trader_id = payload["trader_id"]
+    client_order_id = payload["client_order_id"]
+    ts_event_ns = int(payload.get("ts_event", payload["ts_init"]))
+    ts_event = ns_to_datetime(ts_event_ns)
+
+    event_row = OrderEventRow(
+        trader_id=trader_id,
+        event_id=payload["event_id"],
+        client_order_id=client_order_id,
+        event_type=event_type,
+        ts_event=ts_event,
+        ts_event_ns=ts_event_ns,
+        ts_init_ns=int(payload["ts_init"]),
+        payload=msgspec.json.encode(payload).decode(),
+    )
+
+    status, rank = _LIFECYCLE.get(event_type, (None, -1))
+    is_initialized = event_type == "OrderInitialized"
+    is_updated = event_type == "OrderUpdated"
+    options = payload.get("options") or {}
+    change = OrderChange(
+        trader_id=trader_id,
+        client_order_id=client_order_id,
+        venue_order_id=payload.get("venue_order_id"),
+        strategy_id=payload.get("strategy_id"),
+        venue=instrument.venue,
+        account_id=payload.get("account_id"),
+        instrument_id=instrument.instrument_id,
+        canonical_id=instrument.canonical_id,
+        side=payload["order_side"] if is_initialized else None,
+        order_type=payload["order_type"] if is_initialized else None,
+        time_in_force=payload["time_in_force"] if is_initialized else None,
+        quantity=_decimal(payload.get("quantity")) if (is_initialized or is_updated) else None,
+        price=_decimal(options.get("price") if is_initialized else payload.get("price")),
+        trigger_price=_decimal(options.get("trigger_price") if is_initialized else payload.get("trigger_price")),
+        reduce_only=payload["reduce_only"] if is_initialized else None,
+        post_only=payload["post_only"] if is_initialized else None,
+        lifecycle_status=status,
+        lifecycle_rank=rank,
+        pending_action=_PENDING.get(event_type),
+        pending_ns=ts_event_ns if event_type in _PENDING else 0,
+        reason=payload.get("reason"),
+        ts_event=ts_event,
+        ts_event_ns=ts_event_ns,
+        updated_ns=ts_event_ns if is_updated else 0,
+    )
+
+    fill = None
+    if event_type == "OrderFilled":
+        quantity = Decimal(payload["last_qty"])
+        commission, commission_currency = _money(payload["commission"])
+        fill = FillRow(
+            trader_id=trader_id,
+            venue=instrument.venue,
+            account_id=payload["account_id"],
+            instrument_id=instrument.instrument_id,
+            trade_id=payload["trade_id"],
+            client_order_id=client_order_id,
+            venue_order_id=payload.get("venue_order_id"),
+            strategy_id=payload.get("strategy_id"),
+            canonical_id=instrument.canonical_id,
+            side=payload["order_side"],
+            quantity=quantity,
+            base_quantity=quantity * instrument.multiplier,
+            price=Decimal(payload["last_px"]),
+            commission=commission,
+            commission_currency=commission_currency,
+            liquidity_side=payload["liquidity_side"],
+            event_id=payload["event_id"],
+            ts_event=ts_event,
+            ts_event_ns=ts_event_ns,
+        )
+    return ConvertedEvent(event=event_row, change=change, fill=fill)

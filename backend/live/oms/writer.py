@@ -1,0 +1,254 @@
+"""The batched, idempotent PostgreSQL writer behind the Unified OMS.
+
+``submit`` is called from NautilusTrader's message-bus handlers: it only appends to an in-memory queue, so the
+event loop never waits on the database. One writer task drains the queue: whenever anything is queued it takes up
+to ``batch_max_rows`` items and writes them in one transaction (events and fills with one ``unnest`` statement
+each, order rows with one executemany). While a batch is being written the next one accumulates, so batches grow
+with load and an event waits at most one batch write (well under 10 ms at normal rates).
+
+Nothing accepted is dropped: a batch that fails on a lost connection is retried (with back-off) until it is
+written; a batch that fails on bad data is split and written item by item, and an item the database refuses is
+stored in ``dead_letters`` with the cause. Replayed events change nothing: order events and account states are
+keyed by their event ids, fills by venue, account, instrument and trade id; order rows change only for events that
+were new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from backend.live import sql
+from backend.live.accounts import state_snapshot
+from backend.live.models import AccountRow, AccountStateRow
+from backend.live.oms.convert import ConvertedEvent
+
+log = logging.getLogger(__name__)
+
+WriteItem = ConvertedEvent | AccountStateRow | AccountRow
+
+# Errors after which the same batch may succeed when retried (the server or the network, not the data).
+_TRANSIENT = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+)
+
+
+def _columns(rows: Sequence[msgspec.Struct]) -> list[list[Any]]:
+    """Rows of one struct type as parallel column lists, for ``unnest($1::type[], ...)``."""
+    return [list(column) for column in zip(*(msgspec.structs.astuple(row) for row in rows), strict=True)]
+
+
+class WriterStats(msgspec.Struct):
+    events_received: int = 0
+    events_written: int = 0  # new order events stored
+    duplicates_ignored: int = 0
+    fills_written: int = 0
+    account_states_received: int = 0
+    batches: int = 0
+    retries: int = 0
+    dead_letters: int = 0
+    last_error: str | None = None
+
+
+class OmsWriter:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        batch_max_rows: int = 2000,
+        queue_warn_size: int = 1_000_000,
+        retry_initial_secs: float = 0.05,
+        retry_max_secs: float = 5.0,
+    ) -> None:
+        self._pool = pool
+        self._batch_max_rows = batch_max_rows
+        self._queue_warn_size = queue_warn_size
+        self._retry_initial = retry_initial_secs
+        self._retry_max = retry_max_secs
+        self._queue: deque[WriteItem] = deque()
+        self._wakeup = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._warned_backlog = False
+        self.stats = WriterStats()
+
+    # -- producer side (sync, called on the event loop by bus handlers) -------------------------------------------
+
+    def submit(self, item: WriteItem) -> None:
+        if isinstance(item, ConvertedEvent):
+            self.stats.events_received += 1
+        elif isinstance(item, AccountStateRow):
+            self.stats.account_states_received += 1
+        self._queue.append(item)
+        self._idle.clear()
+        self._wakeup.set()
+        if len(self._queue) >= self._queue_warn_size and not self._warned_backlog:
+            self._warned_backlog = True
+            log.warning("OMS writer backlog at %d items: PostgreSQL is not keeping up", len(self._queue))
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._queue)
+
+    # -- lifecycle -------------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="oms-writer")
+
+    async def flush(self) -> None:
+        """Return once everything submitted so far is in PostgreSQL."""
+        if self._task is None:
+            raise RuntimeError("OmsWriter.flush() before start()")
+        while self._queue or not self._idle.is_set():
+            await self._idle.wait()
+
+    async def stop(self) -> None:
+        """Write everything still queued, then end the writer task."""
+        if self._task is None:
+            return
+        await self.flush()
+        self._stopping = True
+        self._wakeup.set()
+        await self._task
+        self._task = None
+
+    # -- consumer side ---------------------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._batch_max_rows))]
+                await self._write_with_retry(batch)
+            if len(self._queue) < self._queue_warn_size:
+                self._warned_backlog = False
+            self._idle.set()
+            if self._stopping:
+                return
+
+    async def _write_with_retry(self, batch: list[WriteItem]) -> None:
+        delay = self._retry_initial
+        while True:
+            try:
+                async with self._pool.acquire() as conn:
+                    await self._write_batch(conn, batch)
+                self.stats.batches += 1
+                return
+            except _TRANSIENT as exc:
+                self.stats.retries += 1
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("OMS batch of %d not written (%s); retrying in %.2fs", len(batch), exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry_max)
+            except asyncpg.PostgresError as exc:
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                if len(batch) == 1:
+                    await self._dead_letter(batch[0], exc)
+                    return
+                log.warning("OMS batch of %d refused (%s); writing its items one by one", len(batch), exc)
+                for item in batch:
+                    await self._write_with_retry([item])
+                return
+
+    async def _write_batch(self, conn: asyncpg.Connection, batch: list[WriteItem]) -> None:
+        events = [item for item in batch if isinstance(item, ConvertedEvent)]
+        async with conn.transaction():
+            for item in batch:
+                if isinstance(item, AccountRow):
+                    await conn.execute(sql.UPSERT_ACCOUNT, *msgspec.structs.astuple(item))
+            if events:
+                await self._write_order_events(conn, events)
+            for item in batch:
+                if isinstance(item, AccountStateRow):
+                    await self._write_account_state(conn, item)
+
+    async def _write_order_events(self, conn: asyncpg.Connection, events: list[ConvertedEvent]) -> None:
+        inserted = await conn.fetch(sql.INSERT_ORDER_EVENTS, *_columns([e.event for e in events]))
+        new_ids = {record[0] for record in inserted}
+        # Keep the first occurrence of each new event (a batch may hold the same event twice).
+        fresh: list[ConvertedEvent] = []
+        for event in events:
+            if event.event.event_id in new_ids:
+                new_ids.discard(event.event.event_id)
+                fresh.append(event)
+        self.stats.events_written += len(fresh)
+        self.stats.duplicates_ignored += len(events) - len(fresh)
+        if not fresh:
+            return
+        await conn.executemany(sql.APPLY_ORDER_CHANGE, [msgspec.structs.astuple(e.change) for e in fresh])
+        fills = [e.fill for e in fresh if e.fill is not None]
+        if fills:
+            status = await conn.execute(sql.INSERT_FILLS, *_columns(fills))
+            self.stats.fills_written += int(status.rsplit(" ", 1)[-1])
+            for trader_id, order_ids in _group_order_ids(fills):
+                await conn.execute(sql.RECOMPUTE_ORDER_FILLS, trader_id, order_ids)
+
+    async def _write_account_state(self, conn: asyncpg.Connection, state: AccountStateRow) -> None:
+        balances, margins = state_snapshot(state)
+        await conn.execute(
+            sql.TOUCH_ACCOUNT, state.trader_id, state.account_id, state.margin_model, state.base_currency,
+            state.ts_event, state.ts_event_ns,
+        )
+        inserted = await conn.fetchval(
+            sql.INSERT_ACCOUNT_STATE, state.trader_id, state.event_id, state.account_id,
+            msgspec.json.encode(balances).decode(), msgspec.json.encode(margins).decode(),
+            state.ts_event, state.ts_event_ns,
+        )
+        if inserted is None:
+            return  # a replay, or the same state as before
+        if state.balances:
+            await conn.executemany(sql.UPSERT_BALANCE, [msgspec.structs.astuple(b) for b in state.balances])
+        if state.margins:
+            await conn.executemany(sql.UPSERT_MARGIN, [msgspec.structs.astuple(m) for m in state.margins])
+        await conn.execute(
+            sql.DELETE_STALE_MARGINS, state.trader_id, state.account_id, state.ts_event_ns,
+            [m.margin_key for m in state.margins],
+        )
+
+    async def _dead_letter(self, item: WriteItem, exc: Exception) -> None:
+        if isinstance(item, ConvertedEvent):
+            trader_id, kind, event_id, payload = (
+                item.event.trader_id, "order_event", item.event.event_id, item.event.payload
+            )
+        elif isinstance(item, AccountStateRow):
+            trader_id, kind, event_id = item.trader_id, "account_state", item.event_id
+            payload = msgspec.json.encode(item).decode()
+        else:
+            trader_id, kind, event_id = item.trader_id, "account", item.account_id
+            payload = msgspec.json.encode(item).decode()
+        log.error("OMS could not store %s %s (%s: %s); kept in dead_letters", kind, event_id, type(exc).__name__, exc)
+        self.stats.dead_letters += 1
+        delay = self._retry_initial
+        while True:
+            try:
+                async with self._pool.acquire() as conn:
+                    await conn.execute(sql.INSERT_DEAD_LETTER, trader_id, kind, event_id, payload, str(exc))
+                return
+            except _TRANSIENT:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self._retry_max)
+
+
+def _group_order_ids(fills: Iterable[Any]) -> list[tuple[str, list[str]]]:
+    by_trader: dict[str, set[str]] = {}
+    for fill in fills:
+        by_trader.setdefault(fill.trader_id, set()).add(fill.client_order_id)
+    return [(trader, sorted(ids)) for trader, ids in by_trader.items()]

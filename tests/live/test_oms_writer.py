@@ -1,0 +1,133 @@
+"""The batched writer on a real PostgreSQL: statuses, fills, idempotency, late events, bursts."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from typing import Any
+
+from backend.live.database import Database
+from backend.live.oms.convert import convert_order_event
+from backend.live.oms.writer import OmsWriter
+from tests.live.order_scripts import REF, limit_order_lifecycle
+
+TABLES = ("unified_orders", "order_events", "fills")
+
+
+async def write(db: Database, payloads: list[dict[str, Any]], batch_max_rows: int = 2000) -> OmsWriter:
+    writer = OmsWriter(db.pool, batch_max_rows=batch_max_rows)
+    writer.start()
+    for payload in payloads:
+        writer.submit(convert_order_event(payload, REF))
+    await writer.stop()
+    return writer
+
+
+async def order(db: Database, client_order_id: str) -> dict[str, Any]:
+    row = await db.pool.fetchrow("SELECT * FROM unified_orders WHERE client_order_id = $1", client_order_id)
+    assert row is not None
+    return dict(row)
+
+
+async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    result = {}
+    for table in TABLES:
+        rows = await db.pool.fetch(f"SELECT * FROM {table} ORDER BY 1, 2, 3")  # noqa: S608 - fixed table names
+        result[table] = [tuple(r) for r in rows]
+    return result
+
+
+async def test_partial_then_full_fill_derives_quantity_price_and_status_from_fills(db: Database) -> None:
+    events = limit_order_lifecycle(1, [("0.250000", "60000.00"), ("0.750000", "59990.00")])
+    await write(db, events[:4])
+    partial = await order(db, "O-1")
+    assert partial["status"] == "PARTIALLY_FILLED"
+    assert partial["filled_qty"] == Decimal("0.250000")
+    await write(db, events[4:])
+    filled = await order(db, "O-1")
+    assert filled["status"] == "FILLED"
+    assert filled["filled_qty"] == Decimal("1.000000")
+    # (0.25 * 60000 + 0.75 * 59990) / 1 = 59992.5, exact
+    assert filled["avg_px"] == Decimal("59992.5")
+    assert filled["venue_order_id"] == "1001" and filled["account_id"] == "BINANCE-001"
+    fills = await db.pool.fetch("SELECT trade_id, quantity, price, commission FROM fills ORDER BY trade_id")
+    assert [(r["trade_id"], r["quantity"], r["price"]) for r in fills] == [
+        ("T-1-0", Decimal("0.250000"), Decimal("60000.00")),
+        ("T-1-1", Decimal("0.750000"), Decimal("59990.00")),
+    ]
+    assert await db.pool.fetchval("SELECT count(*) FROM order_events") == len(events)
+
+
+async def test_replaying_every_event_changes_nothing(db: Database) -> None:
+    events = [e for n in range(5) for e in limit_order_lifecycle(n, [("0.500000", "60000.00")], cancel=n % 2 == 0)]
+    await write(db, events)
+    before = await snapshot(db)
+    writer = await write(db, events)
+    assert await snapshot(db) == before
+    assert writer.stats.events_written == 0
+    assert writer.stats.duplicates_ignored == len(events)
+
+
+async def test_duplicates_inside_one_batch_are_written_once(db: Database) -> None:
+    events = limit_order_lifecycle(1, [("1.000000", "60000.00")])
+    writer = await write(db, events + events)
+    assert writer.stats.events_written == len(events)
+    assert (await order(db, "O-1"))["filled_qty"] == Decimal("1.000000")
+
+
+async def test_status_never_moves_backwards_when_events_arrive_late(db: Database) -> None:
+    events = limit_order_lifecycle(1, [("1.000000", "60000.00")])
+    initialized, submitted, accepted, filled = events
+    await write(db, [initialized, filled])
+    await write(db, [accepted, submitted])  # late
+    row = await order(db, "O-1")
+    assert row["status"] == "FILLED"
+    assert row["first_event_ns"] == initialized["ts_event"]
+    assert row["last_event_ns"] == filled["ts_event"]
+
+
+async def test_pending_cancel_then_canceled(db: Database) -> None:
+    events = limit_order_lifecycle(1, [("0.400000", "60000.00")], cancel=True)
+    await write(db, events[:-1])
+    assert (await order(db, "O-1"))["status"] == "PENDING_CANCEL"
+    await write(db, events[-1:])
+    row = await order(db, "O-1")
+    assert row["status"] == "CANCELED"
+    assert row["filled_qty"] == Decimal("0.400000")
+
+
+async def test_burst_of_thousands_of_fills_is_persisted_completely(db: Database) -> None:
+    rng = random.Random(7)
+    events: list[dict[str, Any]] = []
+    expected_fills = 0
+    for n in range(300):
+        count = rng.randint(1, 20)
+        qty = Decimal("1.000000") / count
+        qty = qty.quantize(Decimal("0.000001"))
+        fills = [(str(qty), f"{60000 + rng.randint(-50, 50)}.00") for _ in range(count - 1)]
+        fills.append((str(Decimal("1.000000") - qty * (count - 1)), "60000.00"))
+        expected_fills += count
+        events.extend(limit_order_lifecycle(n, fills))
+    writer = await write(db, events, batch_max_rows=500)
+    assert writer.queue_depth == 0
+    assert await db.pool.fetchval("SELECT count(*) FROM fills") == expected_fills
+    assert await db.pool.fetchval("SELECT count(*) FROM order_events") == len(events)
+    statuses = await db.pool.fetch("SELECT status, count(*) FROM unified_orders GROUP BY status")
+    assert {r["status"]: r["count"] for r in statuses} == {"FILLED": 300}
+    mismatched = await db.pool.fetchval(
+        "SELECT count(*) FROM unified_orders o WHERE filled_qty <> "
+        "(SELECT sum(quantity) FROM fills f WHERE f.client_order_id = o.client_order_id)"
+    )
+    assert mismatched == 0
+
+
+async def test_a_row_the_database_refuses_goes_to_dead_letters_and_the_rest_is_written(db: Database) -> None:
+    good = limit_order_lifecycle(1, [("1.000000", "60000.00")])
+    bad = limit_order_lifecycle(2, [])
+    bad[0] = dict(bad[0], quantity="-1")  # violates quantity > 0
+    writer = await write(db, bad[:1] + good)
+    assert writer.stats.dead_letters == 1
+    assert (await order(db, "O-1"))["status"] == "FILLED"
+    letter = await db.pool.fetchrow("SELECT kind, event_id, error FROM dead_letters")
+    assert letter["kind"] == "order_event" and letter["event_id"] == bad[0]["event_id"]
+    assert "quantity_check" in letter["error"]
