@@ -76,7 +76,8 @@ class OrderChange(msgspec.Struct, frozen=True):
 
     ``None`` means "this event says nothing about the field". ``lifecycle_rank`` orders statuses so a late event
     never moves an order backwards; ``pending_ns`` is non-zero only for events that set or clear the transient
-    PENDING_UPDATE / PENDING_CANCEL state; ``updated_ns`` is non-zero only for OrderUpdated.
+    PENDING_UPDATE / PENDING_CANCEL state; ``updated_ns`` is non-zero only for OrderUpdated. Several changes of one
+    order fold into one (``backend.live.oms.convert.fold_changes``) with the same rules the upsert applies.
     """
 
     trader_id: str
@@ -100,8 +101,10 @@ class OrderChange(msgspec.Struct, frozen=True):
     pending_action: str | None
     pending_ns: int
     reason: str | None
-    ts_event: datetime
-    ts_event_ns: int
+    first_event_at: datetime
+    first_event_ns: int
+    last_event_at: datetime
+    last_event_ns: int
     updated_ns: int
 
 

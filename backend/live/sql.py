@@ -1,8 +1,4 @@
-"""Every SQL statement of the live layer, in one place (asyncpg, raw SQL, $n parameters).
-
-Batched writes use ``unnest`` over parallel arrays: one round trip per batch, with ON CONFLICT for idempotency and
-RETURNING to learn which events were new.
-"""
+"""Every SQL statement of the live layer, in one place (asyncpg, raw SQL, $n parameters)."""
 
 # --- migrations -------------------------------------------------------------------------------------------------
 
@@ -50,25 +46,46 @@ ON CONFLICT (trader_id, instrument_id) DO UPDATE SET
 """
 
 # --- order events -------------------------------------------------------------------------------------------------
+# A batch is COPYed into per-connection temporary staging tables (emptied at commit), then moved into the real tables
+# with INSERT ... SELECT ... ON CONFLICT: COPY's speed with an upsert's idempotency.
 
-INSERT_ORDER_EVENTS = """
+CREATE_STAGING_TABLES = """
+CREATE TEMP TABLE IF NOT EXISTS stage_order_events (LIKE order_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_fills (LIKE fills) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_order_changes (
+    trader_id text, client_order_id text, venue_order_id text, strategy_id text, venue text, account_id text,
+    instrument_id text, canonical_id text, side text, order_type text, time_in_force text, quantity numeric,
+    price numeric, trigger_price numeric, reduce_only boolean, post_only boolean, lifecycle_status text,
+    lifecycle_rank smallint, pending_action text, pending_ns bigint, reason text, first_event_at timestamptz,
+    first_event_ns bigint, last_event_at timestamptz, last_event_ns bigint, updated_ns bigint
+) ON COMMIT DELETE ROWS;
+"""
+STAGE_ORDER_EVENTS = "stage_order_events"
+STAGE_ORDER_EVENT_COLUMNS = (
+    "trader_id", "event_id", "client_order_id", "event_type", "ts_event", "ts_event_ns", "ts_init_ns", "payload",
+)
+STAGE_FILLS = "stage_fills"
+STAGE_ORDER_CHANGES = "stage_order_changes"
+
+INSERT_STAGED_ORDER_EVENTS = """
 INSERT INTO order_events (trader_id, event_id, client_order_id, event_type, ts_event, ts_event_ns, ts_init_ns, payload)
-SELECT t.trader_id, t.event_id, t.client_order_id, t.event_type, t.ts_event, t.ts_event_ns, t.ts_init_ns, t.payload::jsonb
-FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::bigint[], $8::text[])
-    AS t(trader_id, event_id, client_order_id, event_type, ts_event, ts_event_ns, ts_init_ns, payload)
+SELECT trader_id, event_id, client_order_id, event_type, ts_event, ts_event_ns, ts_init_ns, payload
+FROM stage_order_events
 ON CONFLICT (trader_id, event_id) DO NOTHING
 RETURNING event_id::text
 """
 
-# One order event applied to its row. Runs once per *new* event, in event order (executemany), because several
-# events of one order can be in one batch and each must see the previous one's result.
-APPLY_ORDER_CHANGE = """
+# The staged changes are one per order (folded in Python by the same rules), so each row is upserted once.
+APPLY_STAGED_ORDER_CHANGES = """
 INSERT INTO unified_orders AS o (trader_id, client_order_id, venue_order_id, strategy_id, venue, account_id,
     instrument_id, canonical_id, side, order_type, time_in_force, quantity, price, trigger_price, reduce_only,
     post_only, lifecycle_status, lifecycle_rank, pending_action, pending_ns, reason, first_event_at, first_event_ns,
     last_event_at, last_event_ns, updated_ns)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, COALESCE($15, false), COALESCE($16, false),
-    COALESCE($17, 'INITIALIZED'), GREATEST($18, 0), $19, $20, $21, $22, $23, $22, $23, $24)
+SELECT trader_id, client_order_id, venue_order_id, strategy_id, venue, account_id, instrument_id, canonical_id,
+    side, order_type, time_in_force, quantity, price, trigger_price, reduce_only, post_only,
+    COALESCE(lifecycle_status, 'INITIALIZED'), GREATEST(lifecycle_rank, 0), pending_action, pending_ns, reason,
+    first_event_at, first_event_ns, last_event_at, last_event_ns, updated_ns
+FROM stage_order_changes
 ON CONFLICT (trader_id, client_order_id) DO UPDATE SET
     venue_order_id   = COALESCE(EXCLUDED.venue_order_id, o.venue_order_id),
     strategy_id      = COALESCE(o.strategy_id, EXCLUDED.strategy_id),
@@ -76,8 +93,8 @@ ON CONFLICT (trader_id, client_order_id) DO UPDATE SET
     side             = COALESCE(o.side, EXCLUDED.side),
     order_type       = COALESCE(o.order_type, EXCLUDED.order_type),
     time_in_force    = COALESCE(o.time_in_force, EXCLUDED.time_in_force),
-    reduce_only      = CASE WHEN $15 IS NULL THEN o.reduce_only ELSE EXCLUDED.reduce_only END,
-    post_only        = CASE WHEN $16 IS NULL THEN o.post_only ELSE EXCLUDED.post_only END,
+    reduce_only      = COALESCE(o.reduce_only, EXCLUDED.reduce_only),
+    post_only        = COALESCE(o.post_only, EXCLUDED.post_only),
     -- OrderUpdated may change quantity / prices; only the newest update wins.
     quantity         = CASE WHEN EXCLUDED.updated_ns > o.updated_ns
                             THEN COALESCE(EXCLUDED.quantity, o.quantity) ELSE COALESCE(o.quantity, EXCLUDED.quantity) END,
@@ -87,25 +104,24 @@ ON CONFLICT (trader_id, client_order_id) DO UPDATE SET
                             THEN COALESCE(EXCLUDED.trigger_price, o.trigger_price)
                             ELSE COALESCE(o.trigger_price, EXCLUDED.trigger_price) END,
     updated_ns       = GREATEST(o.updated_ns, EXCLUDED.updated_ns),
-    lifecycle_status = CASE WHEN $18 > o.lifecycle_rank THEN EXCLUDED.lifecycle_status ELSE o.lifecycle_status END,
-    lifecycle_rank   = GREATEST(o.lifecycle_rank, $18),
+    -- A late event never moves the lifecycle backwards (EXCLUDED's rank is 0 when the events had no lifecycle).
+    lifecycle_status = CASE WHEN EXCLUDED.lifecycle_rank > o.lifecycle_rank
+                            THEN EXCLUDED.lifecycle_status ELSE o.lifecycle_status END,
+    lifecycle_rank   = GREATEST(o.lifecycle_rank, EXCLUDED.lifecycle_rank),
     pending_action   = CASE WHEN EXCLUDED.pending_ns > 0 AND EXCLUDED.pending_ns >= o.pending_ns
                             THEN EXCLUDED.pending_action ELSE o.pending_action END,
     pending_ns       = GREATEST(o.pending_ns, EXCLUDED.pending_ns),
     reason           = COALESCE(EXCLUDED.reason, o.reason),
-    first_event_at   = CASE WHEN EXCLUDED.first_event_ns < o.first_event_ns THEN EXCLUDED.first_event_at ELSE o.first_event_at END,
+    first_event_at   = CASE WHEN EXCLUDED.first_event_ns < o.first_event_ns
+                            THEN EXCLUDED.first_event_at ELSE o.first_event_at END,
     first_event_ns   = LEAST(o.first_event_ns, EXCLUDED.first_event_ns),
-    last_event_at    = CASE WHEN EXCLUDED.last_event_ns > o.last_event_ns THEN EXCLUDED.last_event_at ELSE o.last_event_at END,
+    last_event_at    = CASE WHEN EXCLUDED.last_event_ns > o.last_event_ns
+                            THEN EXCLUDED.last_event_at ELSE o.last_event_at END,
     last_event_ns    = GREATEST(o.last_event_ns, EXCLUDED.last_event_ns)
 """
 
-INSERT_FILLS = """
-INSERT INTO fills (trader_id, venue, account_id, instrument_id, trade_id, client_order_id, venue_order_id,
-    strategy_id, canonical_id, side, quantity, base_quantity, price, commission, commission_currency,
-    liquidity_side, event_id, ts_event, ts_event_ns)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-    $8::text[], $9::text[], $10::text[], $11::numeric[], $12::numeric[], $13::numeric[], $14::numeric[],
-    $15::text[], $16::text[], $17::uuid[], $18::timestamptz[], $19::bigint[])
+INSERT_STAGED_FILLS = """
+INSERT INTO fills SELECT * FROM stage_fills
 ON CONFLICT (trader_id, venue, account_id, instrument_id, trade_id) DO NOTHING
 """
 

@@ -57,8 +57,8 @@ CREATE TABLE unified_orders (
     quantity         numeric     CHECK (quantity > 0),
     price            numeric,
     trigger_price    numeric,
-    reduce_only      boolean     NOT NULL DEFAULT false,
-    post_only        boolean     NOT NULL DEFAULT false,
+    reduce_only      boolean,                           -- NULL until OrderInitialized is seen
+    post_only        boolean,
     -- lifecycle_status never moves backwards (rank guarded); pending_action is the transient PENDING_* state.
     lifecycle_status text        NOT NULL,
     lifecycle_rank   smallint    NOT NULL,

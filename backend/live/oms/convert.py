@@ -123,8 +123,10 @@ def convert_order_event(payload: dict[str, Any], instrument: InstrumentRef) -> C
         pending_action=_PENDING.get(event_type),
         pending_ns=ts_event_ns if event_type in _PENDING else 0,
         reason=payload.get("reason"),
-        ts_event=ts_event,
-        ts_event_ns=ts_event_ns,
+        first_event_at=ts_event,
+        first_event_ns=ts_event_ns,
+        last_event_at=ts_event,
+        last_event_ns=ts_event_ns,
         updated_ns=ts_event_ns if is_updated else 0,
     )
 
@@ -154,3 +156,60 @@ def convert_order_event(payload: dict[str, Any], instrument: InstrumentRef) -> C
             ts_event_ns=ts_event_ns,
         )
     return ConvertedEvent(event=event_row, change=change, fill=fill)
+
+
+def merge_changes(older: OrderChange, newer: OrderChange) -> OrderChange:
+    """Two changes of one order as one, by the rules ``sql.APPLY_ORDER_CHANGES`` applies to a stored row:
+    static fields keep their first value, the venue order id and flags their latest, quantity and prices follow the
+    newest OrderUpdated, the lifecycle only moves up in rank, the pending state follows its newest event."""
+    updated_wins = newer.updated_ns > older.updated_ns
+    pending_wins = newer.pending_ns > 0 and newer.pending_ns >= older.pending_ns
+    rank_wins = newer.lifecycle_rank > older.lifecycle_rank
+    first = older if older.first_event_ns <= newer.first_event_ns else newer
+    last = newer if newer.last_event_ns >= older.last_event_ns else older
+
+    def first_of(field: str) -> object:
+        value = getattr(older, field)
+        return value if value is not None else getattr(newer, field)
+
+    def latest_of(field: str) -> object:
+        value = getattr(newer, field)
+        return value if value is not None else getattr(older, field)
+
+    def updated_of(field: str) -> object:
+        return latest_of(field) if updated_wins else first_of(field)
+
+    return msgspec.structs.replace(
+        older,
+        venue_order_id=latest_of("venue_order_id"),
+        strategy_id=first_of("strategy_id"),
+        account_id=first_of("account_id"),
+        side=first_of("side"),
+        order_type=first_of("order_type"),
+        time_in_force=first_of("time_in_force"),
+        reduce_only=first_of("reduce_only"),
+        post_only=first_of("post_only"),
+        quantity=updated_of("quantity"),
+        price=updated_of("price"),
+        trigger_price=updated_of("trigger_price"),
+        updated_ns=max(older.updated_ns, newer.updated_ns),
+        lifecycle_status=newer.lifecycle_status if rank_wins else older.lifecycle_status,
+        lifecycle_rank=max(older.lifecycle_rank, newer.lifecycle_rank),
+        pending_action=newer.pending_action if pending_wins else older.pending_action,
+        pending_ns=max(older.pending_ns, newer.pending_ns),
+        reason=latest_of("reason"),
+        first_event_at=first.first_event_at,
+        first_event_ns=first.first_event_ns,
+        last_event_at=last.last_event_at,
+        last_event_ns=last.last_event_ns,
+    )
+
+
+def fold_changes(changes: list[OrderChange]) -> list[OrderChange]:
+    """One change per (trader, order), in first-seen order, so a batch upserts each order row once."""
+    folded: dict[tuple[str, str], OrderChange] = {}
+    for change in changes:
+        key = (change.trader_id, change.client_order_id)
+        previous = folded.get(key)
+        folded[key] = change if previous is None else merge_changes(previous, change)
+    return list(folded.values())

@@ -3,7 +3,7 @@
 ``submit`` is called from NautilusTrader's message-bus handlers: it only appends to an in-memory queue, so the
 event loop never waits on the database. One writer task drains the queue: whenever anything is queued it takes up
 to ``batch_max_rows`` items and writes them in one transaction (events and fills with one ``unnest`` statement
-each, order rows with one executemany). While a batch is being written the next one accumulates, so batches grow
+each COPYed into a staging table and upserted from there, order rows folded to one change per order first). While a batch is being written the next one accumulates, so batches grow
 with load and an event waits at most one batch write (well under 10 ms at normal rates).
 
 Nothing accepted is dropped: a batch that fails on a lost connection is retried (with back-off) until it is
@@ -18,16 +18,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import asyncpg
 import msgspec
+from msgspec.structs import astuple
 
 from backend.live import sql
 from backend.live.accounts import state_snapshot
 from backend.live.models import AccountRow, AccountStateRow
-from backend.live.oms.convert import ConvertedEvent
+from backend.live.oms.convert import ConvertedEvent, fold_changes
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,6 @@ _TRANSIENT = (
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.DeadlockDetectedError,
 )
-
-
-def _columns(rows: Sequence[msgspec.Struct]) -> list[list[Any]]:
-    """Rows of one struct type as parallel column lists, for ``unnest($1::type[], ...)``."""
-    return [list(column) for column in zip(*(msgspec.structs.astuple(row) for row in rows), strict=True)]
 
 
 class WriterStats(msgspec.Struct):
@@ -181,8 +177,11 @@ class OmsWriter:
                     await self._write_account_state(conn, item)
 
     async def _write_order_events(self, conn: asyncpg.Connection, events: list[ConvertedEvent]) -> None:
-        inserted = await conn.fetch(sql.INSERT_ORDER_EVENTS, *_columns([e.event for e in events]))
-        new_ids = {record[0] for record in inserted}
+        await conn.execute(sql.CREATE_STAGING_TABLES)
+        await conn.copy_records_to_table(
+            sql.STAGE_ORDER_EVENTS, records=[astuple(e.event) for e in events], columns=sql.STAGE_ORDER_EVENT_COLUMNS
+        )
+        new_ids = {record[0] for record in await conn.fetch(sql.INSERT_STAGED_ORDER_EVENTS)}
         # Keep the first occurrence of each new event (a batch may hold the same event twice).
         fresh: list[ConvertedEvent] = []
         for event in events:
@@ -193,10 +192,13 @@ class OmsWriter:
         self.stats.duplicates_ignored += len(events) - len(fresh)
         if not fresh:
             return
-        await conn.executemany(sql.APPLY_ORDER_CHANGE, [msgspec.structs.astuple(e.change) for e in fresh])
+        changes = fold_changes([e.change for e in fresh])
+        await conn.copy_records_to_table(sql.STAGE_ORDER_CHANGES, records=[astuple(c) for c in changes])
+        await conn.execute(sql.APPLY_STAGED_ORDER_CHANGES)
         fills = [e.fill for e in fresh if e.fill is not None]
         if fills:
-            status = await conn.execute(sql.INSERT_FILLS, *_columns(fills))
+            await conn.copy_records_to_table(sql.STAGE_FILLS, records=[astuple(f) for f in fills])
+            status = await conn.execute(sql.INSERT_STAGED_FILLS)
             self.stats.fills_written += int(status.rsplit(" ", 1)[-1])
             for trader_id, order_ids in _group_order_ids(fills):
                 await conn.execute(sql.RECOMPUTE_ORDER_FILLS, trader_id, order_ids)
