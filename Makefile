@@ -8,25 +8,11 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-# A Python >= 3.12: python3.13 / python3.12 / python3 on PATH, else pyenv's newest 3.12+.
+# scripts/find-python.sh picks a Python >= 3.12 (3.12 first) or explains plainly that there is none.
 $(STAMP): pyproject.toml
 	@set -e; \
 	if [ ! -x $(PY) ]; then \
-	  found=""; \
-	  for cand in python3.13 python3.12 python3; do \
-	    if command -v $$cand >/dev/null 2>&1 && $$cand -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then found=$$(command -v $$cand); break; fi; \
-	  done; \
-	  if [ -z "$$found" ] && command -v pyenv >/dev/null 2>&1; then \
-	    for v in $$(pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9]|[2-9][0-9])(\.[0-9]+)?$$' | sort -rV); do \
-	      if PYENV_VERSION=$$v pyenv exec python -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null; then \
-	        found="$$(PYENV_VERSION=$$v pyenv which python)"; break; fi; \
-	    done; \
-	  fi; \
-	  if [ -z "$$found" ]; then \
-	    echo "error: no Python >= 3.12 found (tried python3.13, python3.12, python3 on PATH and pyenv versions)." >&2; \
-	    echo "       Install Python 3.12+ (e.g. 'pyenv install 3.12') and run 'make venv' again." >&2; \
-	    exit 1; \
-	  fi; \
+	  found=$$(./scripts/find-python.sh); \
 	  echo "Using $$found ($$($$found --version)) for $(VENV)"; \
 	  "$$found" -m venv $(VENV); \
 	fi; \
