@@ -66,12 +66,14 @@ class OmsWriter:
         pool: asyncpg.Pool,
         *,
         batch_max_rows: int = 2000,
+        flush_interval_ms: float = 10.0,
         queue_warn_size: int = 1_000_000,
         retry_initial_secs: float = 0.05,
         retry_max_secs: float = 5.0,
     ) -> None:
         self._pool = pool
         self._batch_max_rows = batch_max_rows
+        self._linger_secs = flush_interval_ms / 1000
         self._queue_warn_size = queue_warn_size
         self._retry_initial = retry_initial_secs
         self._retry_max = retry_max_secs
@@ -130,6 +132,9 @@ class OmsWriter:
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
+            if len(self._queue) < self._batch_max_rows and not self._stopping and self._linger_secs > 0:
+                # Let a trickle of events gather into one batch: written when full or after the flush interval.
+                await asyncio.sleep(self._linger_secs)
             self._wakeup.clear()
             while self._queue:
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._batch_max_rows))]

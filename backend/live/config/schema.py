@@ -1,0 +1,291 @@
+"""The live config's types: frozen msgspec Structs that reject unknown keys, plus the rules types cannot express.
+
+Types carry what msgspec checks on its own (field names, types, enums, bounds, URL schemes, the trader id format);
+``LiveConfig.__post_init__`` runs the cross-field rules (products per venue, environments per venue, credentials
+of execution clients, ...) and raises ``ConfigError`` naming the dotted path of the offending field. Secrets are
+``Secret`` objects (see ``secrets.py``); an empty secret string means "not set" and becomes ``None``.
+
+``python -m backend.live.config.schema`` prints the JSON Schema generated from these types
+(``docs/live/config.schema.json``).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from backend.live.config.secrets import Secret, schema_hook
+
+
+class ConfigError(ValueError):
+    """A bad config: ``path`` is the dotted path of the field (``""`` for the whole file), never a secret value."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+# -- constrained scalar types (their Meta also documents the JSON Schema) -------------------------------------------
+
+PositiveInt = Annotated[int, Meta(gt=0)]
+NonNegativeInt = Annotated[int, Meta(ge=0)]
+PositiveSeconds = Annotated[float, Meta(gt=0)]
+TraderIdStr = Annotated[str, Meta(
+    pattern=r"^[A-Za-z0-9_]+-[0-9]+$",
+    description="NAME-NNN, a name and a numeric tag joined by a hyphen (e.g. TRADER-001)",
+)]
+HttpUrl = Annotated[str, Meta(pattern=r"^https?://[^\s/]+\S*$", description="an http:// or https:// URL")]
+WsUrl = Annotated[str, Meta(pattern=r"^wss?://[^\s/]+\S*$", description="a ws:// or wss:// URL")]
+ImportPath = Annotated[str, Meta(
+    pattern=r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$",
+    description="module.path:ClassName",
+)]
+InstrumentIdStr = Annotated[str, Meta(pattern=r"^\S+\.[A-Z0-9_]+$", description="SYMBOL.VENUE, e.g. BTCUSDT.BINANCE")]
+
+VenueName = Literal["BINANCE", "BYBIT", "OKX"]
+Product = Literal["SPOT", "USDT_FUTURES", "LINEAR", "SWAP"]
+VenueType = Literal["CEFI", "DEFI", "TRADFI", "SPORTS"]
+Environment = Literal["live", "testnet", "demo"]
+LogLevel = Literal["OFF", "TRACE", "DEBUG", "INFO", "WARNING", "ERROR"]
+
+# Per venue: the products one client may trade, how many at once, and the environments the adapter supports.
+VENUE_PRODUCTS: dict[str, tuple[str, ...]] = {"BINANCE": ("SPOT", "USDT_FUTURES"), "BYBIT": ("SPOT", "LINEAR"),
+                                              "OKX": ("SPOT", "SWAP")}
+SINGLE_PRODUCT_VENUES = frozenset({"BINANCE"})  # spot and USDT-M futures are separate Binance APIs: one per client
+VENUE_ENVIRONMENTS: dict[str, tuple[str, ...]] = {"BINANCE": ("live", "testnet"), "BYBIT": ("live", "testnet", "demo"),
+                                                  "OKX": ("live", "demo")}
+ED25519_VENUES = frozenset({"BINANCE"})
+PASSPHRASE_VENUES = frozenset({"OKX"})
+DSN_SCHEMES = ("postgresql://", "postgres://")
+
+
+class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every config struct: immutable, and an unknown key is an error rather than silently ignored."""
+
+
+def _blank_secrets_to_none(section: _Section, *fields: str) -> None:
+    """``"${VAR:-}"`` yields ``""``: an empty secret means "not configured", so store ``None``."""
+    for name in fields:
+        value = getattr(section, name)
+        if value is not None and not value.get():
+            msgspec.structs.force_setattr(section, name, None)
+
+
+# -- sections --------------------------------------------------------------------------------------------------------
+
+
+class DatabaseSettings(_Section):
+    """PostgreSQL for the unified tables. No DSN: an embedded server keeps its data in ``data_dir``."""
+
+    dsn: Secret | None = None
+    data_dir: str = ".live/pgdata"
+    pool_min_size: NonNegativeInt = 1
+    pool_max_size: PositiveInt = 10
+    connect_timeout_secs: PositiveSeconds = 10
+
+    def __post_init__(self) -> None:
+        _blank_secrets_to_none(self, "dsn")
+
+
+class OmsSettings(_Section):
+    """The Unified OMS writer: batch size, flush cadence and the backlog size that triggers a warning."""
+
+    batch_max_rows: PositiveInt = 2000
+    flush_interval_ms: PositiveInt = 10
+    queue_max_events: PositiveInt = 1_000_000
+
+
+class PositionSettings(_Section):
+    """Position sync from the node's cache (also triggered by every position event)."""
+
+    sync_interval_secs: PositiveSeconds = 5.0
+
+
+class HealthSettings(_Section):
+    """A client with no message for this long is reported stale."""
+
+    stale_after_secs: PositiveSeconds = 60
+
+
+class RedisSettings(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=1, le=65535)] = 6379
+    username: str | None = None
+    password: Secret | None = None
+
+    def __post_init__(self) -> None:
+        _blank_secrets_to_none(self, "password")
+
+
+class CacheSettings(_Section):
+    """NautilusTrader's cache: in memory, or persisted to Redis."""
+
+    backend: Literal["memory", "redis"] = "memory"
+    redis: RedisSettings = msgspec.field(default_factory=RedisSettings)
+
+
+class LoggingSettings(_Section):
+    level: LogLevel = "INFO"
+    log_directory: str | None = None
+
+
+class Timeouts(_Section):
+    """TradingNode start/stop timeouts, in seconds."""
+
+    connection_secs: PositiveSeconds = 30
+    reconciliation_secs: PositiveSeconds = 10
+    portfolio_secs: PositiveSeconds = 10
+    disconnection_secs: PositiveSeconds = 10
+    post_stop_secs: PositiveSeconds = 5
+
+
+class Reconciliation(_Section):
+    """Execution-state reconciliation with the venues at start-up."""
+
+    enabled: bool = True
+    lookback_mins: NonNegativeInt | None = None
+
+
+class Endpoints(_Section):
+    """Base URLs overriding the adapter's defaults (the offline simulator sets them; real venues leave them out)."""
+
+    http: HttpUrl | None = None
+    ws_public: WsUrl | None = None
+    ws_private: WsUrl | None = None
+    ws_trade: WsUrl | None = None
+    ws_user_stream: WsUrl | None = None
+
+
+class VenueClient(_Section):
+    """One data or execution client of a venue.
+
+    Products: Binance takes exactly one of SPOT / USDT_FUTURES per client; Bybit a subset of SPOT, LINEAR; OKX a
+    subset of SPOT, SWAP. Execution clients need api_key and api_secret (OKX also passphrase).
+    """
+
+    venue: VenueName
+    products: tuple[Product, ...]
+    venue_type: VenueType = "CEFI"
+    environment: Environment = "live"
+    api_key: Secret | None = None
+    api_secret: Secret | None = None
+    passphrase: Secret | None = None
+    key_type: Literal["hmac", "ed25519"] = "hmac"
+    endpoints: Endpoints = msgspec.field(default_factory=Endpoints)
+    instrument_ids: tuple[InstrumentIdStr, ...] = ()
+    load_all: bool = True
+    adapter_options: dict[str, Any] = {}
+
+    def __post_init__(self) -> None:
+        _blank_secrets_to_none(self, "api_key", "api_secret", "passphrase")
+
+
+class StrategySpec(_Section):
+    """A strategy to import and run, with its config (NautilusTrader's ImportableStrategyConfig)."""
+
+    strategy_path: ImportPath
+    config_path: ImportPath
+    config: dict[str, Any] = {}
+
+
+class TradingNodeSettings(_Section):
+    timeouts: Timeouts = msgspec.field(default_factory=Timeouts)
+    reconciliation: Reconciliation = msgspec.field(default_factory=Reconciliation)
+    data_clients: dict[str, VenueClient] = {}
+    exec_clients: dict[str, VenueClient] = {}
+    strategies: tuple[StrategySpec, ...] = ()
+
+
+class LiveConfig(_Section):
+    """The whole live trading config (``configs/*.json``)."""
+
+    trader_id: TraderIdStr
+    database: DatabaseSettings = msgspec.field(default_factory=DatabaseSettings)
+    oms: OmsSettings = msgspec.field(default_factory=OmsSettings)
+    positions: PositionSettings = msgspec.field(default_factory=PositionSettings)
+    health: HealthSettings = msgspec.field(default_factory=HealthSettings)
+    cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
+    logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    trading_node: TradingNodeSettings = msgspec.field(default_factory=TradingNodeSettings)
+
+    def __post_init__(self) -> None:
+        check_rules(self)
+
+
+# -- cross-field rules -------------------------------------------------------------------------------------------------
+
+
+def instrument_venue(client: VenueClient) -> str:
+    """The venue part of this client's instrument ids: Binance USDT-M futures trade as ``BINANCE_FUTURES``."""
+    if client.venue == "BINANCE" and client.products == ("USDT_FUTURES",):
+        return "BINANCE_FUTURES"
+    return client.venue
+
+
+def _check_client(path: str, client: VenueClient, is_exec: bool) -> None:
+    venue = client.venue
+    allowed = VENUE_PRODUCTS[venue]
+    if not client.products:
+        raise ConfigError(f"{path}.products", f"at least one product is required ({venue}: {', '.join(allowed)})")
+    for product in client.products:
+        if product not in allowed:
+            raise ConfigError(f"{path}.products", f"{venue} does not offer {product}; expected {', '.join(allowed)}")
+    if len(set(client.products)) != len(client.products):
+        raise ConfigError(f"{path}.products", "a product is listed twice")
+    if venue in SINGLE_PRODUCT_VENUES and len(client.products) != 1:
+        raise ConfigError(f"{path}.products",
+                          f"{venue} takes exactly one of {', '.join(allowed)} per client (configure two clients)")
+    if client.environment not in VENUE_ENVIRONMENTS[venue]:
+        raise ConfigError(f"{path}.environment", f"{venue} has no {client.environment!r} environment; "
+                                                 f"expected one of {', '.join(VENUE_ENVIRONMENTS[venue])}")
+    if client.key_type == "ed25519" and venue not in ED25519_VENUES:
+        raise ConfigError(f"{path}.key_type", f"ed25519 keys are only supported for BINANCE, not {venue}")
+    if is_exec:
+        for field in ("api_key", "api_secret"):
+            if getattr(client, field) is None:
+                raise ConfigError(f"{path}.{field}", "required for an execution client")
+        if venue in PASSPHRASE_VENUES and client.passphrase is None:
+            raise ConfigError(f"{path}.passphrase", f"required for {venue} execution clients")
+    expected_venue = instrument_venue(client)
+    for index, instrument_id in enumerate(client.instrument_ids):
+        if instrument_id.rpartition(".")[2] != expected_venue:
+            raise ConfigError(f"{path}.instrument_ids[{index}]",
+                              f"{instrument_id!r} is not a {expected_venue} instrument id (SYMBOL.{expected_venue})")
+    if not client.load_all and not client.instrument_ids:
+        raise ConfigError(f"{path}.instrument_ids", "empty while load_all is false: the client would load nothing")
+
+
+def check_rules(config: LiveConfig) -> None:
+    """The rules that span fields; raises ``ConfigError`` for the first violation, naming its path."""
+    database = config.database
+    if database.pool_min_size > database.pool_max_size:
+        raise ConfigError("database.pool_min_size", f"{database.pool_min_size} is larger than pool_max_size "
+                                                    f"{database.pool_max_size}")
+    if database.dsn is not None and not database.dsn.get().startswith(DSN_SCHEMES):
+        raise ConfigError("database.dsn", "expected a postgresql:// URL (or empty for the embedded server)")
+    node = config.trading_node
+    for kind, clients in (("data_clients", node.data_clients), ("exec_clients", node.exec_clients)):
+        for name, client in clients.items():
+            if not name.strip():
+                raise ConfigError(f"trading_node.{kind}", "a client name is empty")
+            _check_client(f"trading_node.{kind}.{name}", client, is_exec=kind == "exec_clients")
+    routed: dict[str, str] = {}  # NautilusTrader's execution engine routes orders by venue: one exec client each
+    for name, client in node.exec_clients.items():
+        venue = instrument_venue(client)
+        if venue in routed:
+            raise ConfigError(f"trading_node.exec_clients.{name}",
+                              f"trades venue {venue} like exec client {routed[venue]}; one execution client per venue")
+        routed[venue] = name
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of ``LiveConfig``, generated from the types above."""
+    return msgspec.json.schema(LiveConfig, schema_hook=schema_hook)
+
+
+if __name__ == "__main__":
+    sys.stdout.write(msgspec.json.format(msgspec.json.encode(json_schema()), indent=2).decode() + "\n")
