@@ -1,0 +1,404 @@
+"""Builds and serves the simulated venues: one VenueRuntime per venue, one aiohttp app per venue host (from the venue
+package's ``create_apps``), the ``/_sim/`` control API and the REST fault middleware on every app, and a background
+task stepping the markets every ``tick_interval_ms``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from types import ModuleType
+from typing import Any, Literal
+
+import msgspec
+from aiohttp import web
+
+from backend.simulator.config import UNIFIED_WALLET, SimConfig, VenueConfig
+from backend.simulator.core.accounts import Ledger
+from backend.simulator.core.clock import SimClock
+from backend.simulator.core.errors import SimError
+from backend.simulator.core.faults import FaultState
+from backend.simulator.core.matching import SimExchange
+
+log = logging.getLogger(__name__)
+
+CONTROL_PREFIX = "/_sim/"
+SHUTDOWN_TIMEOUT_S = 2.0  # connections a venue did not register are cut after this on stop
+_ENCODER = msgspec.json.Encoder()
+
+
+class SimCredential(msgspec.Struct, frozen=True, kw_only=True):
+    """An API key the venue accepts and the account it trades for. ``secret`` is the HMAC secret (empty for Ed25519
+    keys); ``ed25519_public_key`` the configured public key text (empty for HMAC keys)."""
+
+    api_key: str
+    account_id: str
+    key_type: Literal["hmac", "ed25519"]
+    secret: str
+    ed25519_public_key: str
+    passphrase: str
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"SimCredential(api_key={self.api_key!r}, account_id={self.account_id!r}, key_type={self.key_type!r})"
+
+
+@dataclass(slots=True)
+class VenueRuntime:
+    """What a venue protocol module gets: its exchanges by market label, credentials by API key, the venue clock,
+    fault switches and its config (``settings``)."""
+
+    name: str
+    exchanges: dict[str, SimExchange]
+    credentials: dict[str, SimCredential]
+    clock: SimClock
+    faults: FaultState
+    settings: VenueConfig
+    seed: int
+
+
+def build_runtime(venue: str, config: SimConfig) -> VenueRuntime:
+    settings = config.venues[venue]
+    clock = SimClock(manual=config.manual_clock, start_ms=config.clock_start_ms)
+    faults = FaultState()
+    exchanges = {
+        label: SimExchange(f"{venue}-{label}", market.instruments, clock, config.seed, market.fees, depth=market.depth,
+                           faults=faults, asset_places=market.asset_places)
+        for label, market in settings.markets.items()
+    }
+    credentials: dict[str, SimCredential] = {}
+    for account in settings.accounts:
+        shared = Ledger(account.balances.get(UNIFIED_WALLET, {})) if settings.unified else None
+        for label, exchange in exchanges.items():
+            if shared is not None:
+                exchange.add_account(account.account_id, ledger=shared)
+            else:
+                exchange.add_account(account.account_id, account.balances.get(label, {}))
+            if exchange.kind == "perpetual" and account.leverage != exchange.default_leverage:
+                for symbol in exchange.instruments:
+                    exchange.set_leverage(account.account_id, symbol, account.leverage)
+        for key in account.keys:
+            credentials[key.api_key] = SimCredential(
+                api_key=key.api_key, account_id=account.account_id, key_type=key.key_type, secret=key.api_secret,
+                ed25519_public_key=key.public_key, passphrase=key.passphrase,
+            )
+    return VenueRuntime(name=venue, exchanges=exchanges, credentials=credentials, clock=clock, faults=faults,
+                        settings=settings, seed=config.seed)
+
+
+def venue_module(venue: str) -> ModuleType:
+    """``backend.simulator.venues.<venue>``, imported only when the venue is asked for."""
+    name = f"backend.simulator.venues.{venue}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            raise RuntimeError(f"venue {venue!r}: no simulator package {name}") from None
+        raise
+
+
+def build_apps(runtime: VenueRuntime) -> dict[str, web.Application]:
+    """The venue's apps, each with the fault middleware and the control routes added."""
+    apps = venue_module(runtime.name).create_apps(runtime)
+    if not apps:
+        raise RuntimeError(f"venue {runtime.name!r}: create_apps returned no app")
+    for label, app in apps.items():
+        app.middlewares.insert(0, fault_middleware(runtime.faults))
+        app.router.add_routes(control_routes(runtime, label))
+    return apps
+
+
+# -- faults --------------------------------------------------------------------------------------------------------
+
+
+def fault_middleware(faults: FaultState) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def inject_rest_faults(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+        if request.path.startswith(CONTROL_PREFIX) or request.headers.get("Upgrade", "").lower() == "websocket":
+            return await handler(request)
+        fault = faults.take_rest_fault(request.path)
+        if fault is not None:
+            if fault.delay_ms:
+                await asyncio.sleep(fault.delay_ms / 1000)
+            if fault.fail_status is not None:
+                return _json({"error": "simulated venue failure"}, status=fault.fail_status)
+        return await handler(request)
+
+    return inject_rest_faults
+
+
+# -- control API ---------------------------------------------------------------------------------------------------
+
+
+class ControlError(Exception):
+    """A bad control request (answered 400 with ``{"error": message}``)."""
+
+
+def control_routes(runtime: VenueRuntime, label: str) -> list[web.RouteDef]:
+    faults = runtime.faults
+
+    async def price(body: dict[str, Any]) -> dict[str, Any]:
+        symbol = _text(body, "symbol")
+        value = _decimal(body, "price")
+        if value <= 0:
+            raise ControlError("price: must be positive")
+        targets = [e for e in _targets(runtime, label, body) if symbol in e.instruments]
+        if not targets:
+            raise ControlError(f"symbol: {symbol!r} is not traded on {runtime.name}")
+        for exchange in targets:
+            exchange.set_price(symbol, value)
+        return {"symbol": symbol, "markets": {e.name: str(e.markets[symbol].last_price) for e in targets}}
+
+    async def liquidity(body: dict[str, Any]) -> dict[str, Any]:
+        symbol = _text(body, "symbol")
+        quantity = _decimal(body, "quantity")
+        targets = [e for e in _targets(runtime, label, body) if symbol in e.instruments]
+        if not targets:
+            raise ControlError(f"symbol: {symbol!r} is not traded on {runtime.name}")
+        for exchange in targets:
+            exchange.set_liquidity(symbol, quantity)
+        return {"symbol": symbol, "quantity": str(quantity)}
+
+    async def step(body: dict[str, Any]) -> dict[str, Any]:
+        n = _integer(body, "n", default=1, minimum=1)
+        targets = _targets(runtime, label, body) if "market" in body else list(runtime.exchanges.values())
+        for exchange in targets:
+            exchange.step(n)
+        return {"stepped": n}
+
+    async def advance_clock(body: dict[str, Any]) -> dict[str, Any]:
+        runtime.clock.advance(_integer(body, "ms"))
+        return {"now_ms": runtime.clock.now_ms(), "offset_ms": runtime.clock.offset_ms}
+
+    async def drop_websockets(body: dict[str, Any]) -> dict[str, Any]:
+        return {"closed": await faults.drop_sockets()}
+
+    async def pause_user_stream(body: dict[str, Any]) -> dict[str, Any]:
+        faults.pause_user_stream()
+        return {"paused": True}
+
+    async def resume_user_stream(body: dict[str, Any]) -> dict[str, Any]:
+        return {"paused": False, "delivered": await faults.resume_user_stream()}
+
+    async def rest_faults(body: dict[str, Any]) -> dict[str, Any]:
+        fail_status = body.get("fail_status")
+        if fail_status is not None and (not isinstance(fail_status, int) or isinstance(fail_status, bool)):
+            raise ControlError("fail_status: must be an integer HTTP status")
+        path_prefix = body.get("path_prefix", "")
+        if not isinstance(path_prefix, str):
+            raise ControlError("path_prefix: must be a string")
+        try:
+            faults.add_rest_fault(delay_ms=_integer(body, "delay_ms", default=0, minimum=0), fail_status=fail_status,
+                                  count=_integer(body, "count", default=1, minimum=1), path_prefix=path_prefix)
+        except ValueError as exc:
+            raise ControlError(str(exc)) from None
+        return {"armed": len(faults.rest_faults)}
+
+    async def reject_orders(body: dict[str, Any]) -> dict[str, Any]:
+        faults.reject_next_orders(_integer(body, "count", default=1, minimum=0))
+        return {"reject_next": faults.reject_orders_remaining}
+
+    async def state(request: web.Request) -> web.Response:
+        return _json(state_of(runtime))
+
+    posts: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
+        "price": price,
+        "liquidity": liquidity,
+        "step": step,
+        "clock/advance": advance_clock,
+        "faults/ws/drop": drop_websockets,
+        "faults/user-stream/pause": pause_user_stream,
+        "faults/user-stream/resume": resume_user_stream,
+        "faults/rest": rest_faults,
+        "faults/reject-orders": reject_orders,
+    }
+    routes = [web.post(CONTROL_PREFIX + path, _control_handler(action)) for path, action in posts.items()]
+    routes.append(web.get(CONTROL_PREFIX + "state", state))
+    return routes
+
+
+def _control_handler(action: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]):
+    async def handle(request: web.Request) -> web.Response:
+        raw = await request.read()
+        try:
+            body = msgspec.json.decode(raw) if raw.strip() else {}
+            if not isinstance(body, dict):
+                raise ControlError("body: must be a JSON object")
+            return _json(await action(body))
+        except msgspec.DecodeError:
+            return _json({"error": "body: not valid JSON"}, status=400)
+        except ControlError as exc:
+            return _json({"error": str(exc)}, status=400)
+        except SimError as exc:
+            return _json({"error": exc.message}, status=400)
+
+    return handle
+
+
+def _targets(runtime: VenueRuntime, label: str, body: Mapping[str, Any]) -> list[SimExchange]:
+    """``body["market"]`` when given; else the app's own market when it is one; else every market of the venue."""
+    market = body.get("market")
+    if market is not None:
+        if market not in runtime.exchanges:
+            raise ControlError(f"market: unknown {market!r} (has {', '.join(runtime.exchanges)})")
+        return [runtime.exchanges[market]]
+    if label in runtime.exchanges:
+        return [runtime.exchanges[label]]
+    return list(runtime.exchanges.values())
+
+
+def _text(body: Mapping[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise ControlError(f"{name}: required (a non-empty string)")
+    return value
+
+
+def _decimal(body: Mapping[str, Any], name: str) -> Decimal:
+    value = body.get(name)
+    if value is None or isinstance(value, bool):
+        raise ControlError(f"{name}: required (a decimal string)")
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ControlError(f"{name}: not a decimal number") from None
+
+
+def _integer(body: Mapping[str, Any], name: str, default: int | None = None, minimum: int | None = None) -> int:
+    value = body.get(name, default)
+    if value is None:
+        raise ControlError(f"{name}: required (an integer)")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ControlError(f"{name}: must be an integer")
+    if minimum is not None and value < minimum:
+        raise ControlError(f"{name}: must be at least {minimum}")
+    return value
+
+
+def _json(payload: object, status: int = 200) -> web.Response:
+    return web.Response(body=_ENCODER.encode(payload), status=status, content_type="application/json")
+
+
+# -- state ---------------------------------------------------------------------------------------------------------
+
+
+def state_of(runtime: VenueRuntime) -> dict[str, Any]:
+    """Everything tests compare against, as JSON-ready builtins (decimals as strings)."""
+    markets: dict[str, Any] = {}
+    for label, exchange in runtime.exchanges.items():
+        accounts = {}
+        for account_id in exchange.account_ids:
+            account = exchange.account(account_id)
+            accounts[account_id] = {
+                "balances": account.balances,
+                "positions": account.positions,
+                "margins": account.margins,
+                "leverage": account.leverage,
+                "open_orders": exchange.open_orders(account_id),
+                "fills": exchange.fills(account_id),
+            }
+        markets[label] = {
+            "exchange": exchange.name,
+            "kind": exchange.kind,
+            "prices": {
+                symbol: {"last": m.last_price, "bid": m.best_bid, "ask": m.best_ask, "liquidity": m.liquidity}
+                for symbol, m in exchange.markets.items()
+            },
+            "accounts": accounts,
+        }
+    return msgspec.to_builtins({
+        "venue": runtime.name,
+        "time_ms": runtime.clock.now_ms(),
+        "unified": runtime.settings.unified,
+        "faults": {
+            "user_stream_paused": runtime.faults.user_stream_paused,
+            "reject_orders_remaining": runtime.faults.reject_orders_remaining,
+            "rest_faults_armed": len(runtime.faults.rest_faults),
+            "open_websockets": runtime.faults.open_sockets,
+        },
+        "markets": markets,
+    })
+
+
+# -- serving -------------------------------------------------------------------------------------------------------
+
+
+class SimulatorServer:
+    """All venues of a config served on ``host``: ports from ``port_base`` upwards, or free ports when None."""
+
+    def __init__(self, config: SimConfig, host: str = "127.0.0.1", port_base: int | None = None) -> None:
+        self.config = config
+        self.host = host
+        self.port_base = port_base
+        self.runtimes: dict[str, VenueRuntime] = {}
+        self.urls: dict[str, dict[str, str]] = {}
+        self.env: dict[str, str] = {}
+        self._runners: list[web.AppRunner] = []
+        self._stepper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        port = self.port_base
+        for venue in self.config.venues:
+            runtime = build_runtime(venue, self.config)
+            apps = build_apps(runtime)
+            self.runtimes[venue] = runtime
+            urls: dict[str, str] = {}
+            for label, app in apps.items():
+                runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                       shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+                await runner.setup()
+                self._runners.append(runner)
+                site = web.TCPSite(runner, self.host, port if port is not None else 0)
+                await site.start()
+                bound_port = runner.addresses[0][1]
+                urls[label] = f"http://{self.host}:{bound_port}"
+                if port is not None:
+                    port += 1
+            self.urls[venue] = urls
+            self.env.update(venue_module(venue).endpoint_env(urls))
+        if self.config.tick_interval_ms > 0:
+            self._stepper = asyncio.create_task(self._step_markets(self.config.tick_interval_ms / 1000))
+
+    async def stop(self) -> None:
+        if self._stepper is not None:
+            self._stepper.cancel()
+            try:
+                await self._stepper
+            except asyncio.CancelledError:
+                pass
+            self._stepper = None
+        for runtime in self.runtimes.values():
+            await runtime.faults.drop_sockets()
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+
+    def exchange(self, venue: str, market: str) -> SimExchange:
+        try:
+            return self.runtimes[venue].exchanges[market]
+        except KeyError:
+            raise KeyError(f"no market {venue}/{market} (running: "
+                           f"{', '.join(f'{v}/{m}' for v, r in self.runtimes.items() for m in r.exchanges)})") from None
+
+    def state(self, venue: str) -> dict[str, Any]:
+        return state_of(self.runtimes[venue])
+
+    async def _step_markets(self, interval_s: float) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            for runtime in self.runtimes.values():
+                for exchange in runtime.exchanges.values():
+                    try:
+                        exchange.step()
+                    except Exception:
+                        log.exception("stepping %s failed", exchange.name)

@@ -1,0 +1,46 @@
+"""What one Binance market app (spot or USD-M futures) shares between its REST routes and its WebSockets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from backend.simulator.venues.binance import payloads
+from backend.simulator.venues.binance.errors import Market
+from backend.simulator.venues.binance.signing import Authenticator
+from backend.simulator.venues.binance.streams import MarketStreams
+from backend.simulator.venues.binance.user_data import ListenKeys, UserDataEndpoints, UserDataHub
+
+
+@dataclass
+class BinanceMarket:
+    label: Market
+    exchange: Any  # the core's SimExchange
+    auth: Authenticator
+    hub: UserDataHub
+    streams: MarketStreams
+    listen_keys: ListenKeys
+    user: UserDataEndpoints
+    now_ms: Callable[[], int]
+    cancel_counter: int = 0
+    active_cancel_id: str | None = None  # the client id of the cancel request being served (for executionReport)
+    leverage: dict[str, int] = field(default_factory=dict)  # symbol -> leverage set by POST /fapi/v1/leverage
+
+    @property
+    def futures(self) -> bool:
+        return self.label == "usdt_futures"
+
+    def next_cancel_id(self) -> str:
+        """The client id Binance gives a cancel request that names none (deterministic here)."""
+        self.cancel_counter += 1
+        return f"sim-cancel-{self.cancel_counter}"
+
+    def instrument(self, symbol: str) -> Any:
+        return self.exchange.instruments[symbol]
+
+    def symbols(self) -> set[str]:
+        return set(self.exchange.instruments)
+
+    def qty_places(self, symbol: str) -> int:
+        return payloads.qty_places(self.instrument(symbol), self.futures)
