@@ -6,6 +6,7 @@ temporary directory for this test session. Each `fresh_dsn` is a new, empty data
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -31,15 +32,15 @@ def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
     return start_embedded_server(tmp_path_factory.mktemp("pgdata"))
 
 
-@pytest.fixture
-def fresh_dsn(pg_server_dsn: str) -> Iterator[str]:
-    """A new, empty database for one test; dropped afterwards."""
+@contextlib.contextmanager
+def temporary_database(server_dsn: str) -> Iterator[str]:
+    """Create a new, empty database on the server; yield its DSN; drop it afterwards (sync: usable in any scope)."""
     import asyncio
 
     name = f"live_test_{uuid.uuid4().hex[:12]}"
 
     async def admin(statement: str) -> None:
-        conn = await asyncpg.connect(pg_server_dsn)
+        conn = await asyncpg.connect(server_dsn)
         try:
             await conn.execute(statement)
         finally:
@@ -47,9 +48,16 @@ def fresh_dsn(pg_server_dsn: str) -> Iterator[str]:
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
-        yield _with_database(pg_server_dsn, name)
+        yield _with_database(server_dsn, name)
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def fresh_dsn(pg_server_dsn: str) -> Iterator[str]:
+    """A new, empty database for one test; dropped afterwards."""
+    with temporary_database(pg_server_dsn) as dsn:
+        yield dsn
 
 
 @pytest.fixture

@@ -19,9 +19,10 @@ from decimal import Decimal
 import asyncpg
 import msgspec
 from nautilus_trader.cache.cache import Cache
-from nautilus_trader.model.enums import PriceType
+from nautilus_trader.model.enums import OrderSide, PriceType
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Price
+from nautilus_trader.model.position import Position
 
 from backend.live import sql
 from backend.live.models import PositionRow, VenuePosition
@@ -47,6 +48,28 @@ def _mark_price(cache: Cache, instrument: Instrument) -> Price | None:
     return None
 
 
+def exact_avg_open(position: Position) -> Decimal:
+    """The average open price of a position, recomputed from its fills in exact decimals.
+
+    NautilusTrader keeps ``avg_px_open`` as a float (50002.7 comes back as 50002.700000000004); the fills carry exact
+    prices. Opening and increasing fills average in, reducing fills leave it, a flip restarts at the flipping price.
+    """
+    quantity = Decimal(0)
+    average = Decimal(0)
+    for fill in position.events:
+        signed = fill.last_qty.as_decimal() if fill.order_side == OrderSide.BUY else -fill.last_qty.as_decimal()
+        price = fill.last_px.as_decimal()
+        if quantity == 0 or (quantity > 0) == (signed > 0):
+            average = (average * abs(quantity) + price * abs(signed)) / (abs(quantity) + abs(signed))
+            quantity += signed
+            continue
+        remaining = quantity + signed
+        if remaining != 0 and (remaining > 0) != (quantity > 0):
+            average = price
+        quantity = remaining
+    return average
+
+
 def read_positions(cache: Cache, ref_for: Callable[[Instrument], InstrumentRef]) -> dict[str, dict[str, VenuePosition]]:
     """Every venue account's position per canonical id, from the cache's open and closed positions.
 
@@ -69,8 +92,7 @@ def read_positions(cache: Cache, ref_for: Callable[[Instrument], InstrumentRef])
         signed_qty = sum((p.signed_decimal_qty() for p in open_positions), Decimal(0))
         entry_qty = sum((abs(p.signed_decimal_qty()) for p in open_positions), Decimal(0))
         avg_entry = (
-            sum((abs(p.signed_decimal_qty()) * Decimal(repr(p.avg_px_open)) for p in open_positions), Decimal(0))
-            / entry_qty
+            sum((abs(p.signed_decimal_qty()) * exact_avg_open(p) for p in open_positions), Decimal(0)) / entry_qty
             if entry_qty
             else None
         )

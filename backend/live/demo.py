@@ -1,0 +1,109 @@
+"""``live demo``: embedded PostgreSQL + the offline venue simulator + a node that trades on every venue, then the tables.
+
+The simulator runs as its own process (``python -m backend.simulator.cli``): ``backend.live`` never imports it. It
+writes the URLs and demo credentials of every venue it serves to an env file once all of them listen; the demo
+loads ``configs/local-sim.json`` with those variables, runs the scripted demo strategy for ``duration_secs``, stops
+the node gracefully (every queued event is written) and prints orders, fills, positions and balances.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from rich.console import Console
+
+from backend.live.config.loader import LiveConfigLoader
+from backend.live.database import DEFAULT_DATA_DIR, Database
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEMO_CONFIG = PROJECT_ROOT / "configs" / "local-sim.json"
+DEMO_VENUES = ("binance", "bybit", "okx")
+SIMULATOR_START_TIMEOUT_SECS = 30.0
+
+
+class DemoError(RuntimeError):
+    """The demo could not start one of its parts; the message says which and why."""
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    env = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    return env
+
+
+@contextlib.contextmanager
+def simulator_process(work_dir: Path, venues: tuple[str, ...] = DEMO_VENUES, seed: int = 42) -> Iterator[dict[str, str]]:
+    """Start ``venuesim`` in a child process; yields the env variables it wrote (URLs and demo keys)."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    env_file = work_dir / "sim.env"
+    env_file.unlink(missing_ok=True)
+    log_path = work_dir / "simulator.log"
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "backend.simulator.cli", "--venues", ",".join(venues), "--seed", str(seed),
+             "--env-file", str(env_file)],
+            stdout=log_file, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
+        )
+        try:
+            deadline = time.monotonic() + SIMULATOR_START_TIMEOUT_SECS
+            while not env_file.exists():
+                if process.poll() is not None:
+                    raise DemoError(f"the simulator exited with code {process.returncode}; see {log_path}")
+                if time.monotonic() > deadline:
+                    raise DemoError(f"the simulator did not start within {SIMULATOR_START_TIMEOUT_SECS:.0f} s; "
+                                    f"see {log_path}")
+                time.sleep(0.1)
+            yield read_env_file(env_file)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def run_demo(console: Console, duration_secs: float = 20.0, work_dir: Path = Path(".live")) -> int:
+    from backend.live.cli import print_health, print_tables
+    from backend.live.trading_node import LiveTradingNode, StartupError
+
+    database = await Database.connect(os.environ.get("LIVE_DATABASE_URL") or None, data_dir=DEFAULT_DATA_DIR)
+    try:
+        tables = await database.pool.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+        console.print(f"PostgreSQL ready ({len(tables)} tables: {', '.join(r['tablename'] for r in tables)})")
+        with simulator_process(work_dir) as sim_env:
+            console.print(f"Simulator running: {', '.join(sorted(k for k in sim_env if k.endswith('_HTTP')))}")
+            env = {**os.environ, **sim_env, "LIVE_DATABASE_URL": ""}
+            config = LiveConfigLoader(DEMO_CONFIG, env=env).load()
+            node = LiveTradingNode(config, database)
+            console.print(f"Trading for {duration_secs:.0f} s on {', '.join(config.trading_node.exec_clients)} ...")
+            try:
+                await node.run_until_signal(duration_secs=duration_secs,
+                                            before_stop=lambda n: print_health(console, n.health()))
+            except StartupError as exc:
+                console.print(f"[red]Node failed to start:[/red] {exc}")
+                return 1
+        await print_tables(database, config.trader_id, console, ["orders", "fills", "positions", "balances"])
+    except DemoError as exc:
+        console.print(f"[red]demo failed:[/red] {exc}")
+        return 1
+    finally:
+        await database.close()
+    return 0
+
+
+def main() -> None:  # pragma: no cover - convenience for `python -m backend.live.demo`
+    sys.exit(asyncio.run(run_demo(Console(width=200))))
+
+
+if __name__ == "__main__":
+    main()

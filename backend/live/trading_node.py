@@ -1,0 +1,320 @@
+"""LiveTradingNode: NautilusTrader's TradingNode plus the Unified OMS pipeline and position sync (plan tasks 1-5).
+
+What runs where: everything runs on one asyncio event loop. NautilusTrader's engines publish order, position and
+account events on its message bus; our handlers (``_on_order_event`` ...) convert each event into rows with pure
+functions and hand them to the ``OmsWriter``, which writes batches to PostgreSQL on the same loop without ever
+blocking it. ``PositionSync`` reads the node's cache on position events and on a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from nautilus_trader.adapters.binance.factories import BinanceLiveDataClientFactory, BinanceLiveExecClientFactory
+from nautilus_trader.adapters.bybit.factories import BybitLiveExecClientFactory
+from nautilus_trader.adapters.okx.factories import OKXLiveDataClientFactory, OKXLiveExecClientFactory
+from nautilus_trader.live.node import TradingNode
+from nautilus_trader.model.events import AccountState
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.instruments import Instrument
+
+from backend.live import canonical, sql
+from backend.live.accounts import convert_account_state
+from backend.live.adapters.bybit import BybitPublicWsDataClientFactory
+from backend.live.config.schema import LiveConfig, VenueClient
+from backend.live.config.trading_node_config import binance_venue, build_trading_node_config
+from backend.live.database import Database
+from backend.live.instruments import instrument_ref, instrument_row
+from backend.live.models import AccountRow
+from backend.live.oms.convert import InstrumentRef, UnsupportedEvent, convert_order_event
+from backend.live.oms.writer import OmsWriter
+from backend.live.positions import PositionSync, read_positions
+
+log = logging.getLogger(__name__)
+
+DATA_FACTORIES = {
+    "BINANCE": BinanceLiveDataClientFactory,
+    "BYBIT": BybitPublicWsDataClientFactory,
+    "OKX": OKXLiveDataClientFactory,
+}
+EXEC_FACTORIES = {
+    "BINANCE": BinanceLiveExecClientFactory,
+    "BYBIT": BybitLiveExecClientFactory,
+    "OKX": OKXLiveExecClientFactory,
+}
+
+
+class StartupError(RuntimeError):
+    """The node did not reach RUNNING; the message names the clients that failed and why."""
+
+
+class ClientHealth(msgspec.Struct, frozen=True):
+    client: str
+    kind: str  # data / exec
+    venue: str
+    connected: bool
+    last_message_age_secs: float | None
+    stale: bool  # connected, but nothing heard for longer than health.stale_after_secs
+    reconnects: int
+
+
+def routing_venue(client: VenueClient) -> str:
+    """The NautilusTrader venue a configured client trades under (see trading_node_config's module note)."""
+    return binance_venue(client) if client.venue == "BINANCE" else client.venue
+
+
+class LiveTradingNode:
+    def __init__(self, config: LiveConfig, database: Database) -> None:
+        self.config = config
+        self.database = database
+        self.trader_id = config.trader_id
+        self.node: TradingNode | None = None
+        self.writer = OmsWriter(
+            database.pool,
+            batch_max_rows=config.oms.batch_max_rows,
+            flush_interval_ms=config.oms.flush_interval_ms,
+            queue_warn_size=config.oms.queue_max_events,
+        )
+        self.positions: PositionSync | None = None
+        self._refs: dict[InstrumentId, InstrumentRef] = {}
+        self._known_accounts: set[str] = set()
+        self._last_event_monotonic: dict[str, float] = {}
+        self._reconnects: dict[str, int] = {}
+        self._was_connected: dict[str, bool] = {}
+        self._health_task: asyncio.Task[None] | None = None
+        self._run_task: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------------------------------
+
+    def build(self) -> TradingNode:
+        """Create the TradingNode on the running loop, register the venue factories and build the clients."""
+        loop = asyncio.get_running_loop()
+        node = TradingNode(config=build_trading_node_config(self.config), loop=loop)
+        for name, client in self.config.trading_node.data_clients.items():
+            node.add_data_client_factory(name, DATA_FACTORIES[client.venue])
+        for name, client in self.config.trading_node.exec_clients.items():
+            node.add_exec_client_factory(name, EXEC_FACTORIES[client.venue])
+        node.build()
+        msgbus = node.kernel.msgbus
+        msgbus.subscribe(topic="events.order.*", handler=self._on_order_event)
+        msgbus.subscribe(topic="events.position.*", handler=self._on_position_event)
+        msgbus.subscribe(topic="events.account.*", handler=self._on_account_event)
+        msgbus.subscribe(topic="data.*", handler=self._on_market_data)
+        self.node = node
+        return node
+
+    async def start(self, timeout_secs: float | None = None) -> None:
+        """Start the pipeline and the node; returns once the trader is RUNNING, else raises StartupError."""
+        node = self.node or self.build()
+        self.writer.start()
+        self.positions = PositionSync(
+            self.database.pool,
+            self.trader_id,
+            read=lambda: read_positions(node.cache, self._ref_for_instrument),
+            pnl_currency_for=self._pnl_currency,
+            clock_ns=time.time_ns,
+            interval_secs=self.config.positions.sync_interval_secs,
+        )
+        await self.positions.load()
+        self._run_task = asyncio.get_running_loop().create_task(node.run_async(), name="trading-node")
+        timeouts = self.config.trading_node.timeouts
+        deadline = timeout_secs or (timeouts.connection_secs + timeouts.reconciliation_secs + timeouts.portfolio_secs + 10)
+        started = time.monotonic()
+        while not node.kernel.trader.is_running:
+            if self._run_task.done() or time.monotonic() - started > deadline:
+                cause = self._startup_failure()
+                await self.stop()
+                raise StartupError(cause)
+            await asyncio.sleep(0.1)
+        await self._store_instruments(node)
+        self.positions.start()
+        self._health_task = asyncio.get_running_loop().create_task(self._watch_health(), name="client-health")
+        log.info("LiveTradingNode %s RUNNING with %d data and %d exec clients", self.trader_id,
+                 len(self.config.trading_node.data_clients), len(self.config.trading_node.exec_clients))
+
+    async def stop(self) -> None:
+        """Stop the node, then write every pending event and a final position sync (never loses queued rows)."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        if self._health_task is not None:
+            self._health_task.cancel()
+        node = self.node
+        if node is not None and node.kernel.trader.is_running:
+            await node.stop_async()
+        if self._run_task is not None and not self._run_task.done():
+            self._run_task.cancel()
+            try:
+                await self._run_task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the node logs its own errors
+                pass
+        await self.writer.stop()
+        if self.positions is not None:
+            await self.positions.stop()
+        log.info("LiveTradingNode %s stopped: %s", self.trader_id, msgspec.json.encode(self.writer.stats).decode())
+
+    async def run_until_signal(self, duration_secs: float | None = None,
+                               before_stop: Callable[[LiveTradingNode], None] | None = None) -> None:
+        """Run until SIGINT / SIGTERM (or ``duration_secs``), then stop gracefully (``before_stop`` runs first)."""
+        loop = asyncio.get_running_loop()
+        stop_requested = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop_requested.set)
+        try:
+            await self.start()
+            try:
+                await asyncio.wait_for(stop_requested.wait(), timeout=duration_secs)
+            except TimeoutError:
+                pass
+            if before_stop is not None:
+                before_stop(self)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+            await self.stop()
+
+    # -- health ----------------------------------------------------------------------------------------------------
+
+    def _clients(self) -> list[tuple[str, str, Any]]:
+        if self.node is None:
+            return []
+        # The engines expose their clients only as this read-only attribute.
+        kernel = self.node.kernel
+        data = [(cid.value, "data", client) for cid, client in kernel.data_engine._clients.items()]
+        execs = [(cid.value, "exec", client) for cid, client in kernel.exec_engine._clients.items()]
+        return data + execs
+
+    def health(self) -> list[ClientHealth]:
+        now = time.monotonic()
+        stale_after = self.config.health.stale_after_secs
+        result = []
+        for client_id, kind, client in self._clients():
+            last = self._last_event_monotonic.get(client.venue.value if client.venue else client_id)
+            age = None if last is None else round(now - last, 3)
+            result.append(ClientHealth(
+                client=client_id, kind=kind, venue=client.venue.value if client.venue else "",
+                connected=bool(client.is_connected),
+                last_message_age_secs=age,
+                stale=bool(client.is_connected) and age is not None and age > stale_after,
+                reconnects=self._reconnects.get(f"{kind}:{client_id}", 0),
+            ))
+        return result
+
+    async def _watch_health(self) -> None:
+        while True:
+            for client_id, kind, client in self._clients():
+                key = f"{kind}:{client_id}"
+                connected = bool(client.is_connected)
+                if self._was_connected.get(key) is True and not connected:
+                    log.warning("Client %s (%s) disconnected", client_id, kind)
+                if self._was_connected.get(key) is False and connected:
+                    self._reconnects[key] = self._reconnects.get(key, 0) + 1
+                    log.info("Client %s (%s) reconnected", client_id, kind)
+                self._was_connected[key] = connected
+            await asyncio.sleep(0.5)
+
+    def _startup_failure(self) -> str:
+        lines = []
+        for client_id, kind, client in self._clients():
+            if not client.is_connected:
+                lines.append(f"{kind} client {client_id} did not connect")
+        if not lines:
+            lines.append("the trader did not reach RUNNING (reconciliation or portfolio initialisation timed out)")
+        errors = _recent_log_errors(self.config.logging.log_directory)
+        if errors:
+            lines.append("venue/adapter errors:\n  " + "\n  ".join(errors))
+        return "; ".join(lines)
+
+    # -- message bus handlers (sync, on the event loop: convert and queue, never wait) ----------------------------
+
+    def _ref_for_instrument(self, instrument: Instrument) -> InstrumentRef:
+        ref = self._refs.get(instrument.id)
+        if ref is None:
+            ref = self._refs[instrument.id] = instrument_ref(instrument)
+        return ref
+
+    def _ref_for_id(self, instrument_id: InstrumentId) -> InstrumentRef:
+        ref = self._refs.get(instrument_id)
+        if ref is not None:
+            return ref
+        instrument = self.node.cache.instrument(instrument_id) if self.node else None
+        if instrument is not None:
+            return self._ref_for_instrument(instrument)
+        log.warning("Order event for %s, which is not in the cache: filed under its own id", instrument_id)
+        return InstrumentRef(instrument_id.value, instrument_id.value, canonical.unified_venue(instrument_id.venue.value),
+                             Decimal(1))
+
+    def _pnl_currency(self, canonical_id: str) -> str | None:
+        settle = canonical_id.partition(":")[2].partition("-")[0]
+        return settle or canonical_id.partition("/")[2] or None
+
+    def _on_order_event(self, event: Any) -> None:
+        payload = type(event).to_dict(event)
+        self._last_event_monotonic[event.instrument_id.venue.value] = time.monotonic()
+        try:
+            converted = convert_order_event(payload, self._ref_for_id(event.instrument_id))
+        except (UnsupportedEvent, KeyError, ValueError, ArithmeticError) as exc:
+            log.error("Order event %s (%s) not stored: %s", payload.get("event_id"), payload.get("type"), exc)
+            return
+        self.writer.submit(converted)
+
+    def _on_market_data(self, data: Any) -> None:
+        instrument_id = getattr(data, "instrument_id", None)
+        if instrument_id is not None:
+            self._last_event_monotonic[instrument_id.venue.value] = time.monotonic()
+
+    def _on_position_event(self, event: Any) -> None:
+        if self.positions is not None:
+            self.positions.request()
+
+    def _on_account_event(self, event: AccountState) -> None:
+        account_id = event.account_id.value
+        if account_id not in self._known_accounts:
+            self._known_accounts.add(account_id)
+            self.writer.submit(self._account_row(event))
+        self._last_event_monotonic[event.account_id.get_issuer()] = time.monotonic()
+        self.writer.submit(convert_account_state(self.trader_id, AccountState.to_dict(event)))
+
+    def _account_row(self, event: AccountState) -> AccountRow:
+        issuer = event.account_id.get_issuer()
+        name, client = next(
+            ((n, c) for n, c in self.config.trading_node.exec_clients.items() if issuer in (n, routing_venue(c))),
+            (None, None),
+        )
+        return AccountRow(
+            trader_id=self.trader_id,
+            account_id=event.account_id.value,
+            venue=canonical.unified_venue(client.venue if client else issuer),
+            account_type="+".join(client.products) if client else event.account_type.name,
+            venue_type=client.venue_type if client else "CEFI",
+            client_name=name,
+            margin_model=event.account_type.name,
+            base_currency=event.base_currency.code if event.base_currency else None,
+        )
+
+    async def _store_instruments(self, node: TradingNode) -> None:
+        rows = [instrument_row(self.trader_id, i) for i in node.cache.instruments()]
+        if rows:
+            async with self.database.pool.acquire() as conn:
+                await conn.executemany(sql.UPSERT_INSTRUMENT, [msgspec.structs.astuple(r) for r in rows])
+
+
+def _recent_log_errors(log_directory: str | None, limit: int = 8) -> list[str]:
+    """The last ERROR lines of the newest NautilusTrader log file, for start-up failure messages."""
+    if not log_directory:
+        return []
+    files = sorted(Path(log_directory).glob("*.log*"), key=lambda p: p.stat().st_mtime)
+    if not files:
+        return []
+    errors = [line.strip() for line in files[-1].read_text(errors="replace").splitlines() if "[ERROR]" in line]
+    return errors[-limit:]
+
