@@ -10,6 +10,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,8 @@ def _cell(value: Any) -> str:
         return ""
     if hasattr(value, "strftime"):
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    if isinstance(value, Decimal):
+        return "0" if value.is_zero() else format(value, "f")  # never 0E-8 or 1E+1
     return str(value)
 
 
@@ -222,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)  # its INFO lines repeat what database.py logs
     console = Console(width=200)
     try:
         if args.command == "check-config":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -33,11 +34,13 @@ class DemoError(RuntimeError):
 
 
 def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines; a double-quoted value is JSON-escaped (a PEM key's newlines come as ``\\n``)."""
     env = {}
     for line in path.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             key, _, value = line.partition("=")
-            env[key.strip()] = value.strip()
+            value = value.strip()
+            env[key.strip()] = json.loads(value) if value.startswith('"') else value
     return env
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -53,9 +54,16 @@ def build_config(args: argparse.Namespace) -> SimConfig:
     return config
 
 
+def _env_value(value: str) -> str:
+    """Plain when safe; else double-quoted with JSON escapes (dotenv style), e.g. a PEM key's newlines as \\n."""
+    if value and all(c.isalnum() or c in "-_.:/@#+=" for c in value):
+        return value
+    return json.dumps(value)
+
+
 def write_env_file(path: Path, env: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = "".join(f"{key}={value}\n" for key, value in sorted(env.items()))
+    text = "".join(f"{key}={_env_value(value)}\n" for key, value in sorted(env.items()))
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     with os.fdopen(fd, "w") as handle:
         handle.write(text)

@@ -18,6 +18,7 @@ import msgspec
 from aiohttp import web
 
 from backend.simulator.config import UNIFIED_WALLET, SimConfig, VenueConfig
+from backend.simulator.credentials_env import credential_env
 from backend.simulator.core.accounts import Ledger
 from backend.simulator.core.clock import SimClock
 from backend.simulator.core.errors import SimError
@@ -366,6 +367,7 @@ class SimulatorServer:
                     port += 1
             self.urls[venue] = urls
             self.env.update(venue_module(venue).endpoint_env(urls))
+        self.env.update(credential_env(self.config))
         if self.config.tick_interval_ms > 0:
             self._stepper = asyncio.create_task(self._step_markets(self.config.tick_interval_ms / 1000))
 

@@ -10,7 +10,6 @@ from decimal import Decimal
 import pytest
 
 from backend.simulator.config import DEMO_ACCOUNT_ID, SimConfig
-from backend.simulator.credentials_env import credential_env
 from backend.simulator.harness import SimulatorThread
 from tests.conftest import temporary_database
 from tests.e2e.live_support import fetch, live_config, run_live
@@ -46,7 +45,7 @@ def outcome(tmp_path_factory, pg_server_dsn):
         spot, futures = sim.exchange("binance", "spot"), sim.exchange("binance", "usdt_futures")
         sim.call(spot.set_liquidity, "BTCUSDT", Decimal("0.004"))
         sim.call(sim.server.runtimes["binance"].faults.reject_next_orders, 1)
-        config = live_config(tmp_path_factory.mktemp("cfg"), {**sim.env, **credential_env(sim_config)}, dsn, ["BINANCE_SPOT", "BINANCE_FUTURES"],
+        config = live_config(tmp_path_factory.mktemp("cfg"), sim.env, dsn, ["BINANCE_SPOT", "BINANCE_FUTURES"],
                              ACTIONS)
         run = run_live(config, dsn, settled=lambda node: len(node.cache.orders()) == 7
                        and all(o.is_closed for o in node.cache.orders()))
@@ -103,12 +102,13 @@ def test_fills_equal_the_simulators_trades(outcome):
 
 def test_filled_quantity_and_average_price_come_from_the_venue(outcome):
     run, simulated, dsn = outcome
-    rows = {r["venue_order_id"]: r for r in _rows(
-        dsn, "SELECT venue_order_id, filled_qty, avg_px FROM unified_orders WHERE filled_qty > 0")}
-    filled = [o for o in simulated["spot_orders"] + simulated["futures_orders"] if o.filled_quantity > 0]
-    assert len(filled) == 3
-    for order in filled:
-        row = rows[str(order.order_id)]
+    rows = {(r["instrument_id"], r["venue_order_id"]): r for r in _rows(
+        dsn, "SELECT instrument_id, venue_order_id, filled_qty, avg_px FROM unified_orders WHERE filled_qty > 0")}
+    filled = [(f"{o.symbol}.BINANCE", o) for o in simulated["spot_orders"] if o.filled_quantity > 0]
+    filled += [(f"{o.symbol}-PERP.BINANCE_FUTURES", o) for o in simulated["futures_orders"] if o.filled_quantity > 0]
+    assert len(filled) == len(rows) == 3
+    for instrument_id, order in filled:
+        row = rows[(instrument_id, str(order.order_id))]
         assert row["filled_qty"] == order.filled_quantity
         assert row["avg_px"] == order.avg_price
 

@@ -129,8 +129,11 @@ class CacheSettings(_Section):
 
 
 class LoggingSettings(_Section):
+    """``level`` for the console; ``file_level`` (default: ``level``) for the files under ``log_directory``."""
+
     level: LogLevel = "INFO"
     log_directory: str | None = None
+    file_level: LogLevel | None = None
 
 
 class Timeouts(_Section):

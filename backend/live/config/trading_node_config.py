@@ -177,7 +177,7 @@ def build_trading_node_config(config: LiveConfig) -> TradingNodeConfig:
         logging=LoggingConfig(
             log_level=config.logging.level,
             log_directory=config.logging.log_directory,
-            log_level_file=config.logging.level if config.logging.log_directory else None,
+            log_level_file=(config.logging.file_level or config.logging.level) if config.logging.log_directory else None,
             log_colors=False,
         ),
         cache=_cache(config),

@@ -6,6 +6,7 @@ synchronously, in the order things happen (see ``events.py``). Methods hand out 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 from collections import deque
@@ -89,9 +90,15 @@ class SimExchange:
             raise ValueError(f"{name}: mixes spot and perpetual instruments; use one exchange per market")
         self.kind = kinds.pop() if kinds else "spot"
         self.fees = fees or (DEFAULT_PERPETUAL_FEES if self.kind == "perpetual" else DEFAULT_SPOT_FEES)
-        ids = random.Random(f"{seed}:{name}:ids")
-        self._next_order_id = ids.randrange(100_000_000, 900_000_000)
-        self._next_trade_id = ids.randrange(100_000_000, 900_000_000)
+        if clock.manual:  # deterministic mode: ids depend on the seed only
+            ids = random.Random(f"{seed}:{name}:ids")
+            self._next_order_id = ids.randrange(100_000_000, 900_000_000)
+            self._next_trade_id = ids.randrange(100_000_000, 900_000_000)
+        else:
+            # A restarted venue never reuses an order or trade id (clients and the OMS key on them): start from the
+            # wall clock, and keep each market of a venue in its own range (ids are looked up venue-wide).
+            market_range = int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big") % 1000 * 10**9
+            self._next_order_id = self._next_trade_id = clock.now_ms() * 1000 + market_range
         self._accounts: dict[str, AccountState] = {}
         self._orders: dict[int, SimOrder] = {}
         self._client_ids: dict[tuple[str, str], int] = {}

@@ -22,7 +22,8 @@ async def test_urls_env_and_state(fake_venue) -> None:
     async with run_simulator(fake_venue.fake_config()) as sim, aiohttp.ClientSession() as session:
         base = sim.urls["fakevenue"]["main"]
         assert base.startswith("http://127.0.0.1:")
-        assert sim.env == {"SIM_FAKE_HTTP": base, "SIM_FAKE_WS": "ws" + base[4:] + "/ws"}
+        assert sim.env == {"SIM_FAKE_HTTP": base, "SIM_FAKE_WS": "ws" + base[4:] + "/ws",
+                           "SIM_FAKEVENUE_API_KEY": "k1", "SIM_FAKEVENUE_API_SECRET": "s1"}
         async with session.get(base + "/_sim/state") as response:
             state = await response.json()
         account = state["markets"]["spot"]["accounts"]["acc"]
