@@ -1,0 +1,50 @@
+"""OKX v5 protocol on the shared simulator core: one app (REST + ``/ws/v5/public|private|business``) over the
+unified account's ``spot`` and ``swap`` exchanges.
+
+NautilusTrader's OKX configs take ``base_url_http`` = ``SIM_OKX_HTTP`` and ``base_url_ws`` = ``SIM_OKX_WS_PUBLIC``
+(data client) / ``SIM_OKX_WS_PRIVATE`` (execution client); the adapter derives the business URL itself
+(``derive_okx_ws_url(base_url_ws, "business")`` -> ``.../ws/v5/business`` = ``SIM_OKX_WS_BUSINESS``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from backend.simulator.venues.okx import rest, streams, ws_business, ws_private, ws_public
+from backend.simulator.venues.okx.state import OkxVenue
+from backend.simulator.venues.okx.ws_session import websocket_handler
+
+if TYPE_CHECKING:
+    from backend.simulator.server import VenueRuntime
+
+WS_PATHS = {"public": "/ws/v5/public", "private": "/ws/v5/private", "business": "/ws/v5/business"}
+
+
+def create_apps(runtime: VenueRuntime) -> dict[str, web.Application]:
+    venue = OkxVenue(runtime)
+    for exchange in venue.exchanges.values():
+        exchange.subscribe(partial(streams.on_event, venue))
+    app = web.Application()
+    rest.add_routes(app, venue)
+    endpoints = {
+        "public": ws_public.endpoint(venue),
+        "private": ws_private.endpoint(venue),
+        "business": ws_business.endpoint(),
+    }
+    for name, path in WS_PATHS.items():
+        app.router.add_get(path, websocket_handler(venue, endpoints[name]))
+    return {"main": app}
+
+
+def endpoint_env(urls: dict[str, str]) -> dict[str, str]:
+    http = urls["main"].rstrip("/")
+    ws = "ws" + http.removeprefix("http")
+    return {
+        "SIM_OKX_HTTP": http,
+        "SIM_OKX_WS_PUBLIC": f"{ws}{WS_PATHS['public']}",
+        "SIM_OKX_WS_PRIVATE": f"{ws}{WS_PATHS['private']}",
+        "SIM_OKX_WS_BUSINESS": f"{ws}{WS_PATHS['business']}",
+    }
