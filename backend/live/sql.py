@@ -125,6 +125,19 @@ INSERT INTO fills SELECT * FROM stage_fills
 ON CONFLICT (trader_id, venue, account_id, instrument_id, trade_id) DO NOTHING
 """
 
+# A venue trade id already recorded for ANOTHER order is not a replay but a conflict (e.g. a venue that reused ids):
+# the new fill is kept in dead_letters instead of silently dropped.
+CONFLICTING_STAGED_FILLS = """
+INSERT INTO dead_letters (trader_id, kind, event_id, payload, error)
+SELECT s.trader_id, 'fill', s.event_id::text, to_jsonb(s),
+       format('trade id %s of %s on %s is already recorded for order %s', s.trade_id, s.instrument_id,
+              s.account_id, f.client_order_id)
+FROM stage_fills s
+JOIN fills f USING (trader_id, venue, account_id, instrument_id, trade_id)
+WHERE f.client_order_id <> s.client_order_id
+RETURNING error
+"""
+
 # Fill totals are derived from the fills table (never counted from events), then the status follows from them:
 # fully filled -> FILLED (terminal), partly filled and not yet terminal -> PARTIALLY_FILLED.
 RECOMPUTE_ORDER_FILLS = """

@@ -155,3 +155,16 @@ async def test_one_batch_and_one_event_per_batch_give_the_same_tables(fresh_dsn:
             await db.close()
     assert snapshots[0] == snapshots[1]
     assert len(snapshots[0]["unified_orders"]) == 6
+
+
+async def test_a_trade_id_reused_for_another_order_is_a_dead_letter_not_a_silent_drop(db: Database) -> None:
+    first = limit_order_lifecycle(1, [("1.000000", "60000.00")])
+    second = limit_order_lifecycle(2, [("1.000000", "60001.00")])
+    second[-1] = {**second[-1], "trade_id": first[-1]["trade_id"]}  # the venue reused trade id T-1-0
+    writer = await write(db, first + second)
+    assert writer.stats.dead_letters == 1
+    (letter,) = await db.pool.fetch("SELECT kind, error FROM dead_letters")
+    assert letter["kind"] == "fill"
+    assert letter["error"] == "trade id T-1-0 of BTCUSDT.BINANCE on BINANCE-001 is already recorded for order O-1"
+    assert (await order(db, "O-1"))["filled_qty"] == Decimal("1.000000")
+    assert (await order(db, "O-2"))["filled_qty"] == Decimal("0")

@@ -205,6 +205,9 @@ class OmsWriter:
             await conn.copy_records_to_table(sql.STAGE_FILLS, records=[astuple(f) for f in fills])
             status = await conn.execute(sql.INSERT_STAGED_FILLS)
             self.stats.fills_written += int(status.rsplit(" ", 1)[-1])
+            for conflict in await conn.fetch(sql.CONFLICTING_STAGED_FILLS):  # after the insert: batch-internal too
+                self.stats.dead_letters += 1
+                log.error("OMS fill conflict, kept in dead_letters: %s", conflict["error"])
             for trader_id, order_ids in _group_order_ids(fills):
                 await conn.execute(sql.RECOMPUTE_ORDER_FILLS, trader_id, order_ids)
 
