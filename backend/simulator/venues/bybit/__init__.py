@@ -1,0 +1,44 @@
+"""Simulated Bybit v5 venue: one app (like api.bybit.com + stream.bybit.com) serving REST, the public streams
+``/v5/public/{spot,linear}``, the private stream ``/v5/private`` and the trade stream ``/v5/trade``.
+
+The runtime's ``spot`` and ``linear`` exchanges trade from one unified wallet per account.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from backend.simulator.server import VenueRuntime
+from backend.simulator.venues.bybit import rest
+from backend.simulator.venues.bybit.venue import BybitVenue
+from backend.simulator.venues.bybit.ws_private import PrivateStream
+from backend.simulator.venues.bybit.ws_public import PublicStream
+from backend.simulator.venues.bybit.ws_trade import TradeStream
+
+MARKETS = ("spot", "linear")
+
+
+def create_apps(runtime: VenueRuntime) -> dict[str, web.Application]:
+    venue = BybitVenue(runtime)
+    app = web.Application()
+    for category in MARKETS:
+        app.router.add_get(f"/v5/public/{category}", PublicStream(venue, category).handle)
+    app.router.add_get("/v5/private", PrivateStream(venue).handle)
+    app.router.add_get("/v5/trade", TradeStream(venue).handle)
+    rest.add_routes(app, venue)
+    return {"main": app}
+
+
+def endpoint_env(urls: dict[str, str]) -> dict[str, str]:
+    """``SIM_BYBIT_WS_PUBLIC`` is the public-stream base for ``BybitPublicWsDataClientConfig.base_url_ws_public``
+    (the client appends ``/spot`` or ``/linear``); the per-product URLs are given too."""
+    http = urls["main"].rstrip("/")
+    ws = "ws" + http.removeprefix("http")
+    return {
+        "SIM_BYBIT_HTTP": http,
+        "SIM_BYBIT_WS_PUBLIC": f"{ws}/v5/public",
+        "SIM_BYBIT_WS_PUBLIC_SPOT": f"{ws}/v5/public/spot",
+        "SIM_BYBIT_WS_PUBLIC_LINEAR": f"{ws}/v5/public/linear",
+        "SIM_BYBIT_WS_PRIVATE": f"{ws}/v5/private",
+        "SIM_BYBIT_WS_TRADE": f"{ws}/v5/trade",
+    }
