@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -70,11 +71,13 @@ async def table_snapshot(pool: Any) -> dict[str, list[tuple]]:
     return snapshot
 
 
-async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 30.0,
+                     describe: Callable[[], str] | None = None) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+            state = f" ({describe()})" if describe is not None else ""
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{state}")
         await asyncio.sleep(0.05)
 
 
@@ -96,7 +99,9 @@ def run_live(config: LiveConfig, dsn: str, settled: Callable[[Any], bool] | None
             strategy = trading_node.trader.strategies()[0]
             await wait_until(lambda: strategy.done, "the scripted strategy to finish")
             if settled is not None:
-                await wait_until(lambda: settled(trading_node), "the orders to settle")
+                await wait_until(lambda: settled(trading_node), "the orders to settle", describe=lambda: "; ".join(
+                    f"{o.instrument_id} {o.side_string()} {o.type_string()} {o.status_string()}"
+                    for o in trading_node.cache.orders()))
             await asyncio.sleep(0.5)  # the last account updates follow the fills
             run.cache_orders = {o.client_order_id.value: o.status_string() for o in trading_node.cache.orders()}
             for account in trading_node.cache.accounts():
@@ -128,6 +133,48 @@ async def _replay(live: LiveTradingNode, database: Database, captured: list[Any]
         else:
             writer.submit(convert_order_event(type(event).to_dict(event), live._ref_for_id(event.instrument_id)))
     await writer.stop()
+
+
+def _uuid_id(core_id: int) -> str:
+    return str(uuid.UUID(int=core_id))
+
+
+# Per (venue, market) as configs/local-sim.json names them: the NautilusTrader instrument id of a simulator symbol,
+# and how the venue prints the simulator's order / trade ids (Bybit derivatives use UUIDs, as the real venue does).
+MARKETS: dict[tuple[str, str], tuple[str, Callable[[int], str]]] = {
+    ("binance", "spot"): ("{}.BINANCE", str),
+    ("binance", "usdt_futures"): ("{}-PERP.BINANCE_FUTURES", str),
+    ("bybit", "spot"): ("{}-SPOT.BYBIT", str),
+    ("bybit", "linear"): ("{}-LINEAR.BYBIT", _uuid_id),
+    ("okx", "spot"): ("{}.OKX", str),
+    ("okx", "swap"): ("{}.OKX", str),
+}
+
+
+def simulator_fills(sim: Any, account_id: str, markets: Iterable[tuple[str, str]]) -> set[tuple]:
+    """The simulator's trades as ``fills`` rows: (instrument_id, trade_id, venue_order_id, side, quantity, price,
+    commission, commission currency, liquidity side)."""
+    rows = set()
+    for venue, market in markets:
+        instrument_format, venue_id = MARKETS[(venue, market)]
+        for f in sim.call(sim.exchange(venue, market).fills, account_id):
+            rows.add((instrument_format.format(f.symbol), venue_id(f.trade_id), venue_id(f.order_id), f.side,
+                      f.quantity, f.price, f.fee, f.fee_asset, "MAKER" if f.is_maker else "TAKER"))
+    return rows
+
+
+def simulator_orders(sim: Any, account_id: str, markets: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+    """The simulator's orders keyed like ``unified_orders``: (instrument_id, venue_order_id)."""
+    orders = {}
+    for venue, market in markets:
+        instrument_format, venue_id = MARKETS[(venue, market)]
+        for o in sim.call(sim.exchange(venue, market).order_history, account_id):
+            orders[(instrument_format.format(o.symbol), venue_id(o.order_id))] = o
+    return orders
+
+
+FILL_COLUMNS = ("instrument_id, trade_id, venue_order_id, side, quantity, price, commission, commission_currency, "
+                "liquidity_side")
 
 
 async def fetch(dsn: str, query: str, *args: Any) -> list[dict[str, Any]]:
