@@ -107,7 +107,7 @@ def build_apps(runtime: VenueRuntime) -> dict[str, web.Application]:
     if not apps:
         raise RuntimeError(f"venue {runtime.name!r}: create_apps returned no app")
     for label, app in apps.items():
-        app.middlewares.insert(0, fault_middleware(runtime.faults))
+        app.middlewares.insert(0, fault_middleware(runtime.faults, getattr(venue_module(runtime.name), "fault_response", None)))
         app.router.add_routes(control_routes(runtime, label))
     return apps
 
@@ -115,7 +115,11 @@ def build_apps(runtime: VenueRuntime) -> dict[str, web.Application]:
 # -- faults --------------------------------------------------------------------------------------------------------
 
 
-def fault_middleware(faults: FaultState) -> Callable[..., Awaitable[web.StreamResponse]]:
+def fault_middleware(
+    faults: FaultState, venue_response: Callable[[int], web.Response] | None = None
+) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Injected REST delays / failures; a failure answers in the venue's own error format when the venue module
+    provides ``fault_response(status)``, else with a plain JSON error."""
     @web.middleware
     async def inject_rest_faults(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
         if request.path.startswith(CONTROL_PREFIX) or request.headers.get("Upgrade", "").lower() == "websocket":
@@ -125,6 +129,8 @@ def fault_middleware(faults: FaultState) -> Callable[..., Awaitable[web.StreamRe
             if fault.delay_ms:
                 await asyncio.sleep(fault.delay_ms / 1000)
             if fault.fail_status is not None:
+                if venue_response is not None:
+                    return venue_response(fault.fail_status)
                 return _json({"error": "simulated venue failure"}, status=fault.fail_status)
         return await handler(request)
 

@@ -13,6 +13,8 @@ What we learned about running TradingNodes inside pytest (NautilusTrader 1.231.0
   sees ``is_logging_initialized()`` and reuses it (``kernel.dispose()`` deliberately keeps the log guard). So
   several nodes can run one after another in one process (pytest-xdist workers run several test files); their log
   lines keep the FIRST node's trader id in the header. Logging options of later nodes are ignored.
+* "RUNNING" is ``node.trader.is_running``: ``node.is_running()`` turns true at the START of ``start_async``, before
+  the clients connect; the trader starts only once every client connected and reconciliation finished.
 * ``kernel.stop_async`` sleeps ``timeout_post_stop`` (default 10 s) and waits up to ``timeout_disconnection``
   (10 s): ``node_config`` sets both small so a node stops in well under a second.
 * Binance's factories cache the HTTP client and instrument provider with ``lru_cache(1)`` keyed by the node's
@@ -24,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -99,7 +101,6 @@ class NodeRun:
 
     node: TradingNode
     strategy: DriverStrategy
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 def run_node(

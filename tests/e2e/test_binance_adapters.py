@@ -1,11 +1,12 @@
 """NautilusTrader's unmodified Binance adapters against the simulator: SPOT with an HMAC key, USDT_FUTURES with an
 Ed25519 key (venue BINANCE_FUTURES, as the combined live node uses it).
 
-Each test runs one TradingNode (data + execution client) until RUNNING, then a DriverStrategy places a market order
-(filled), a resting limit order that the simulator's market then trades through (filled as maker), a limit order far
-from the market that is cancelled, and one order the venue rejects (spot: an injected reject, -2010; futures:
-insufficient margin, -2019). Afterwards NautilusTrader's view of the account (balances, positions) must equal the
-simulator's own books exactly.
+The first two tests run one TradingNode (data + execution client) until RUNNING, then a DriverStrategy places a
+market order (filled), a resting limit order that the simulator's market then trades through (filled as maker), a
+limit order far from the market that is cancelled, and one order the venue rejects (spot: an injected reject, -2010;
+futures: insufficient margin, -2019); on futures a reduce-only stop-market then goes through the Algo Order API and
+fills. Afterwards NautilusTrader's view of the account (balances, positions) must equal the simulator's own books
+exactly. The third runs spot and futures in one node restarted against existing history (reconciliation).
 """
 
 from __future__ import annotations
@@ -95,16 +96,27 @@ def _rejection_reason(run: NodeRun, order: Any) -> str:
 
 
 def _sim_balances(sim: Any, market: str) -> dict[str, tuple[Decimal, Decimal, Decimal]]:
+    """The simulator's balances as Binance reports them: ``{asset: (total, free, locked)}``.
+
+    Spot reports free and locked. USD-M reports the wallet balance, which the adapter books from the user stream
+    (``ACCOUNT_UPDATE``) as free = wallet, locked = 0."""
     account = sim.call(sim.exchange("binance", market).account, DEMO_ACCOUNT_ID)
-    return {asset: (b.total, b.free, b.locked) for asset, b in account.balances.items()}
+    if market == "spot":
+        return {asset: (b.total, b.free, b.locked) for asset, b in account.balances.items()}
+    return {asset: (m.wallet_balance, m.wallet_balance, Decimal(0)) for asset, m in account.margins.items()}
 
 
-async def _balances_match(run: NodeRun, sim: Any, venue: Venue, market: str) -> None:
+async def _balances_match(run: NodeRun, sim: Any, venue: Venue, market: str, totals_only: bool = False) -> None:
+    """Wait until NautilusTrader's balances equal the simulator's. ``totals_only``: a margin account with open
+    orders gets free / locked from NautilusTrader's own margin model, so only the venue's wallet totals compare."""
     cache = run.node.kernel.cache
+
+    def pick(balances: dict[str, tuple[Decimal, Decimal, Decimal]]) -> dict[str, Any]:
+        return {asset: figures[0] for asset, figures in balances.items()} if totals_only else balances
 
     def matches() -> bool:
         account = cache.account_for_venue(venue)
-        return account is not None and balances_by_currency(account) == _sim_balances(sim, market)
+        return account is not None and pick(balances_by_currency(account)) == pick(_sim_balances(sim, market))
 
     try:
         await wait_until(matches, f"{venue} balances to equal the simulator's")
@@ -170,12 +182,87 @@ def test_usdt_futures_ed25519_node_trades_and_matches_simulator(sim: Any) -> Non
     async def scenario(run: NodeRun) -> None:
         orders = await _trade_script(run, sim, "usdt_futures", PERP_BTC, "0.010", insufficient_margin)
         assert "-2019" in _rejection_reason(run, orders["rejected"])
+        # A reduce-only stop goes through the Algo Order API and fills once the market falls through it.
+        strategy, instrument = run.strategy, run.node.kernel.cache.instrument(PERP_BTC)
+        exchange = sim.exchange("binance", "usdt_futures")
+        last = sim.call(lambda: exchange.market("BTCUSDT").last_price)
+        stop = strategy.order_factory.stop_market(PERP_BTC, OrderSide.SELL, instrument.make_qty(Decimal("0.010")),
+                                                  instrument.make_price(last * Decimal("0.98")), reduce_only=True)
+        strategy.submit_order(stop)
+        await wait_for_status(stop, ["ACCEPTED"])
+        sim.call(exchange.set_price, "BTCUSDT", last * Decimal("0.97"))
+        await wait_for_status(stop, ["FILLED"])
         await _balances_match(run, sim, FUTURES_VENUE, "usdt_futures")
-        position = sim.call(sim.exchange("binance", "usdt_futures").position, DEMO_ACCOUNT_ID, "BTCUSDT")
+        position = sim.call(exchange.position, DEMO_ACCOUNT_ID, "BTCUSDT")
         open_positions = run.node.kernel.cache.positions_open(venue=FUTURES_VENUE)
         assert [str(p.instrument_id) for p in open_positions] == [str(PERP_BTC)]
-        assert open_positions[0].quantity.as_decimal() == position.quantity == Decimal("0.020")
+        assert open_positions[0].quantity.as_decimal() == position.quantity == Decimal("0.010")
         assert Decimal(str(open_positions[0].avg_px_open)).quantize(Decimal("0.01")) == position.entry_price.quantize(
             Decimal("0.01"))
 
     run_node(config, *_factories("BINANCE_FUTURES"), scenario)
+
+
+NAUTILUS_STATUS = {"NEW": "ACCEPTED", "PARTIALLY_FILLED": "PARTIALLY_FILLED", "FILLED": "FILLED",
+                   "CANCELED": "CANCELED", "EXPIRED": "EXPIRED"}
+
+
+def test_combined_node_reconciles_binance_history_on_start(sim: Any) -> None:
+    """Spot (BINANCE, HMAC) and USD-M (BINANCE_FUTURES, Ed25519) in ONE node, started against an account with
+    history: NautilusTrader rebuilds every order (status, quantity, filled), the futures position and the balances of
+    both venues from the REST reports (openOrders, allOrders, myTrades / userTrades, positionRisk, account)."""
+    spot, perp = sim.exchange("binance", "spot"), sim.exchange("binance", "usdt_futures")
+
+    def history() -> None:
+        spot.place_order(DEMO_ACCOUNT_ID, "BTCUSDT", "BUY", "MARKET", Decimal("0.01"))
+        spot.place_order(DEMO_ACCOUNT_ID, "BTCUSDT", "BUY", "LIMIT", Decimal("0.01"), price=Decimal("40000"))
+        cancelled = spot.place_order(DEMO_ACCOUNT_ID, "BTCUSDT", "SELL", "LIMIT", Decimal("0.01"),
+                                     price=Decimal("60000"))
+        spot.cancel_order(DEMO_ACCOUNT_ID, "BTCUSDT", cancelled.order_id)
+        perp.place_order(DEMO_ACCOUNT_ID, "BTCUSDT", "SELL", "MARKET", Decimal("0.010"))
+        perp.place_order(DEMO_ACCOUNT_ID, "BTCUSDT", "BUY", "LIMIT", Decimal("0.010"), price=Decimal("40000"))
+
+    sim.call(history)
+    env = sim.env
+    spot_common: dict[str, Any] = dict(
+        venue=SPOT_VENUE, api_key=DEMO_BINANCE_HMAC_KEY, api_secret=DEMO_BINANCE_HMAC_SECRET,
+        account_type=BinanceAccountType.SPOT, base_url_http=env["SIM_BINANCE_SPOT_HTTP"],
+        instrument_provider=InstrumentProviderConfig(load_ids=frozenset({SPOT_BTC})),
+    )
+    futures_common: dict[str, Any] = dict(
+        venue=FUTURES_VENUE, api_key=DEMO_BINANCE_ED25519_KEY, api_secret=DEMO_BINANCE_ED25519_PRIVATE_KEY_PEM,
+        account_type=BinanceAccountType.USDT_FUTURES, base_url_http=env["SIM_BINANCE_FUTURES_HTTP"],
+        instrument_provider=InstrumentProviderConfig(load_ids=frozenset({PERP_BTC})),
+    )
+    config = node_config(
+        "TESTER-003",
+        {"BINANCE": BinanceDataClientConfig(**spot_common, base_url_ws=env["SIM_BINANCE_SPOT_WS"]),
+         "BINANCE_FUTURES": BinanceDataClientConfig(**futures_common, base_url_ws=env["SIM_BINANCE_FUTURES_WS"])},
+        {"BINANCE": BinanceExecClientConfig(**spot_common, base_url_ws=env["SIM_BINANCE_SPOT_WS_API"]),
+         "BINANCE_FUTURES": BinanceExecClientConfig(
+             **futures_common, base_url_ws=env["SIM_BINANCE_FUTURES_WS_API"],
+             base_url_ws_stream=env["SIM_BINANCE_FUTURES_WS_STREAM"])},
+    )
+    notes: dict[str, Any] = {}
+
+    async def scenario(run: NodeRun) -> None:
+        await _balances_match(run, sim, SPOT_VENUE, "spot")
+        await _balances_match(run, sim, FUTURES_VENUE, "usdt_futures", totals_only=True)
+        cache = run.node.kernel.cache
+        notes["orders"] = {(str(o.instrument_id.venue), int(o.venue_order_id.value)):
+                           (o.status_string(), o.quantity.as_decimal(), o.filled_qty.as_decimal())
+                           for o in cache.orders() if "RECONCILIATION" not in (o.tags or [])}
+        notes["futures positions"] = [(str(p.instrument_id), p.signed_qty) for p in cache.positions_open(
+            venue=FUTURES_VENUE)]
+
+    factories = {"BINANCE": BinanceLiveDataClientFactory, "BINANCE_FUTURES": BinanceLiveDataClientFactory}
+    exec_factories = {"BINANCE": BinanceLiveExecClientFactory, "BINANCE_FUTURES": BinanceLiveExecClientFactory}
+    run_node(config, factories, exec_factories, scenario)
+
+    expected = {}
+    for venue, exchange in ((SPOT_VENUE, spot), (FUTURES_VENUE, perp)):
+        for order in sim.call(exchange.order_history, DEMO_ACCOUNT_ID):
+            expected[(venue.value, order.order_id)] = (NAUTILUS_STATUS[order.status], order.quantity,
+                                                       order.filled_quantity)
+    assert notes["orders"] == expected
+    assert notes["futures positions"] == [(str(PERP_BTC), -0.01)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from backend.simulator.harness import run_simulator
+from backend.simulator.venues.binance import fault_response
 from tests.simulator.binance.conftest import binance_config, books, client, control
 
 SPOT_LIMIT = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.01",
@@ -24,8 +25,8 @@ async def test_reject_next_orders_answers_2010_then_accepts(sim, session, spot, 
 async def test_rest_fault_fails_the_call_without_placing_and_delay_still_answers(sim, session, spot) -> None:
     await control(session, sim, "spot", "faults/rest", {"fail_status": 503, "count": 1, "path_prefix": "/api/v3/order"})
     before = books(sim)
-    status, _ = await spot.request("POST", "/api/v3/order", SPOT_LIMIT)
-    assert status == 503
+    status, body = await spot.request("POST", "/api/v3/order", SPOT_LIMIT)
+    assert (status, body["code"]) == (503, -1001)  # Binance's own body for an internal error
     assert books(sim) == before
     await control(session, sim, "spot", "faults/rest", {"delay_ms": 50, "count": 1})
     status, body = await spot.request("POST", "/api/v3/order", SPOT_LIMIT)
@@ -81,3 +82,16 @@ async def test_same_seed_and_script_give_byte_identical_fills(session) -> None:
     spot_trades, futures_trades = first
     assert spot_trades.count(b'"id"') >= 3  # the market buy swept two levels, the limit filled after the moves
     assert futures_trades.count(b'"id"') >= 2  # the ETH sell swept two levels
+
+
+def test_fault_response_answers_like_binance() -> None:
+    """The bodies an injected REST failure should carry (``server.fault_middleware`` hook, see the module)."""
+    answers = {status: (r.status, r.text) for status in (403, 418, 429, 503)
+               for r in [fault_response(status)]}
+    assert answers == {
+        403: (403, "403 Forbidden"),
+        418: (418, '{"code":-1003,"msg":"Way too many requests; IP(127.0.0.1) banned."}'),
+        429: (429, '{"code":-1003,"msg":"Too many requests; current limit of IP(127.0.0.1) request weight per minute '
+                   'is 6000."}'),
+        503: (503, '{"code":-1001,"msg":"Internal error; unable to process your request. Please try again."}'),
+    }

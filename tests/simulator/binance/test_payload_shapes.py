@@ -10,9 +10,11 @@ import msgspec
 from nautilus_trader.adapters.binance.common.schemas.account import BinanceOrder, BinanceUserTrade
 from nautilus_trader.adapters.binance.common.schemas.market import (
     BinanceAggregatedTradeMsg,
+    BinanceAggTrade,
     BinanceDepth,
     BinanceOrderBookMsg,
     BinanceQuoteMsg,
+    BinanceTrade,
 )
 from nautilus_trader.adapters.binance.common.schemas.user import BinanceListenKey
 from nautilus_trader.adapters.binance.futures.schemas.account import (
@@ -108,10 +110,15 @@ async def test_spot_rest_payloads(spot) -> None:
     assert (placed.status.value, len(placed.fills or [])) == ("FILLED", 1)
     for path in ("/api/v3/allOrders", "/api/v3/openOrders"):
         decode(await ok(spot, "GET", path, {"symbol": "ETHUSDT"}), list[BinanceOrder])
-    trades = decode(await ok(spot, "GET", "/api/v3/myTrades", {"symbol": "ETHUSDT"}), list[BinanceUserTrade])
-    assert [(t.orderId, t.isBuyer, t.commissionAsset) for t in trades] == [(placed.orderId, False, "USDT")]
-    depth = decode(await ok(spot, "GET", "/api/v3/depth", {"symbol": "ETHUSDT", "limit": 5}, signed=False), BinanceDepth)
+    fills = decode(await ok(spot, "GET", "/api/v3/myTrades", {"symbol": "ETHUSDT"}), list[BinanceUserTrade])
+    assert [(t.orderId, t.isBuyer, t.commissionAsset) for t in fills] == [(placed.orderId, False, "USDT")]
+    depth = decode(await ok(spot, "GET", "/api/v3/depth", {"symbol": "ETHUSDT", "limit": 5}, signed=False),
+                   BinanceDepth)
     assert len(depth.bids) == len(depth.asks) == 5
+    trades = decode(await ok(spot, "GET", "/api/v3/trades", {"symbol": "ETHUSDT"}, signed=False), list[BinanceTrade])
+    assert [(t.price, t.qty) for t in trades] == [(f.price, f.qty) for f in fills]  # our fill printed on the tape
+    agg_trades = await ok(spot, "GET", "/api/v3/aggTrades", {"symbol": "ETHUSDT"}, signed=False)
+    assert [t.a for t in decode(agg_trades, list[BinanceAggTrade])] == [t.id for t in trades]
 
 
 async def test_futures_rest_payloads(futures) -> None:
@@ -144,7 +151,8 @@ async def test_futures_rest_payloads(futures) -> None:
         assert [(p.symbol, p.positionAmt) for p in positions if p.positionAmt != "0.000"] == [("BTCUSDT", "0.020")]
     has_recorded_keys("position risk v2", (await ok(futures, "GET", "/fapi/v2/positionRisk"))[0])
     account = decode(await ok(futures, "GET", "/fapi/v2/account"), BinanceFuturesAccountInfo)
-    assert account.assets[0].asset == "USDT" and account.totalInitialMargin == "100.00000000"  # 0.020 x mark 50000 / 10x
+    # position initial margin: 0.020 BTC x mark 50000 / leverage 10
+    assert account.assets[0].asset == "USDT" and account.totalInitialMargin == "100.00000000"
 
 
 async def test_user_data_and_stream_payloads(sim, session, spot, futures) -> None:

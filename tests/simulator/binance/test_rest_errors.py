@@ -1,4 +1,5 @@
-"""Binance's own error answers (HTTP status + ``{"code", "msg"}``) for bad requests; a refused request changes nothing."""
+"""Binance's own error answers (HTTP status + ``{"code", "msg"}``) for bad requests; a refused request changes
+nothing."""
 
 from __future__ import annotations
 
@@ -73,7 +74,8 @@ async def test_unknown_orders_answer_2011_on_cancel_and_2013_on_query(spot, futu
     unknown_query = (400, {"code": -2013, "msg": "Order does not exist."})
     before = books(sim)
     assert await spot.request("DELETE", "/api/v3/order", {"symbol": "BTCUSDT", "orderId": 1}) == unknown_cancel
-    assert await spot.request("GET", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "nope"}) == unknown_query
+    assert await spot.request("GET", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "nope"}) == \
+        unknown_query
     assert await futures.request("DELETE", "/fapi/v1/order", {"symbol": "BTCUSDT", "orderId": 1}) == unknown_cancel
     assert await futures.request("GET", "/fapi/v1/order", {"symbol": "BTCUSDT", "orderId": 1}) == unknown_query
     assert await spot.request("DELETE", "/api/v3/order", {"symbol": "BTCUSDT"}) == missing("orderId")
@@ -81,9 +83,9 @@ async def test_unknown_orders_answer_2011_on_cancel_and_2013_on_query(spot, futu
 
     status, placed = await spot.request("POST", "/api/v3/order", {**SPOT_LIMIT, "newClientOrderId": "twice"})
     assert (status, placed["status"]) == (200, "NEW")
-    assert (await spot.request("DELETE", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "twice"}))[0] == 200
-    assert await spot.request("DELETE", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "twice"}) == \
-        unknown_cancel
+    cancel_twice = {"symbol": "BTCUSDT", "origClientOrderId": "twice"}
+    assert (await spot.request("DELETE", "/api/v3/order", cancel_twice))[0] == 200
+    assert await spot.request("DELETE", "/api/v3/order", cancel_twice) == unknown_cancel
 
 
 async def test_signature_timestamp_and_key_checks(sim, session, spot, futures_ed25519) -> None:
@@ -118,3 +120,37 @@ async def test_unknown_path_is_404_and_public_endpoints_need_no_key(spot, sessio
         assert response.status == 404
     assert (await spot.request("GET", "/api/v3/exchangeInfo", {"symbol": "DOGEUSDT"}, signed=False)) == INVALID_SYMBOL
     assert await spot.request("GET", "/api/v3/time", signed=False) == (200, {"serverTime": spot.now_ms()})
+
+
+async def test_form_body_and_split_parameters_are_signed_as_total_params(spot, session) -> None:
+    """Binance signs ``totalParams`` = query string immediately followed by the body, as python-binance sends it."""
+    query = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC"
+    body = f"quantity=0.01&price=49000&timestamp={spot.now_ms()}"
+    signature = spot.sign(query + body)
+    async with session.post(f"{spot.base_url}/api/v3/order?{query}", data=f"{body}&signature={signature}",
+                            headers={"X-MBX-APIKEY": spot.api_key,
+                                     "Content-Type": "application/x-www-form-urlencoded"}) as response:
+        placed = await response.json()
+        assert (response.status, placed["status"], placed["price"]) == (200, "NEW", "49000.00000000")
+    async with session.post(f"{spot.base_url}/api/v3/order?{query}", data=f"{body}&signature={spot.sign(query)}",
+                            headers={"X-MBX-APIKEY": spot.api_key,
+                                     "Content-Type": "application/x-www-form-urlencoded"}) as response:
+        assert (response.status, await response.json()) == \
+            (400, {"code": -1022, "msg": "Signature for this request is not valid."})
+
+
+async def test_bulk_cancels_answer_per_order(spot, futures) -> None:
+    for number in range(2):
+        await futures.request("POST", "/fapi/v1/order", {**FUTURES_LIMIT, "newClientOrderId": f"f-{number}"})
+        await spot.request("POST", "/api/v3/order", {**SPOT_LIMIT, "newClientOrderId": f"s-{number}"})
+    status, results = await futures.request("DELETE", "/fapi/v1/batchOrders", {
+        "symbol": "BTCUSDT", "origClientOrderIdList": '["f-0","nope"]'})
+    assert status == 200
+    assert [r.get("status", r.get("code")) for r in results] == ["CANCELED", -2011]
+    assert await futures.request("DELETE", "/fapi/v1/allOpenOrders", {"symbol": "BTCUSDT"}) == \
+        (200, {"code": 200, "msg": "The operation of cancel all open order is done."})
+    assert (await futures.request("GET", "/fapi/v1/openOrders"))[1] == []
+    status, cancelled = await spot.request("DELETE", "/api/v3/openOrders", {"symbol": "BTCUSDT"})
+    assert (status, sorted(c["origClientOrderId"] for c in cancelled)) == (200, ["s-0", "s-1"])
+    assert await spot.request("DELETE", "/api/v3/openOrders", {"symbol": "BTCUSDT"}) == \
+        (400, {"code": -2011, "msg": "Unknown order sent."})

@@ -10,7 +10,8 @@ import aiohttp
 
 from tests.simulator.binance.conftest import control
 
-SPOT_MARKET_BUY = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01", "newClientOrderId": "mkt-1"}
+SPOT_MARKET_BUY = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01",
+                   "newClientOrderId": "mkt-1"}
 FUTURES_MARKET_BUY = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.010",
                       "newClientOrderId": "mkt-1"}
 
@@ -128,3 +129,21 @@ async def test_ws_drop_closes_user_and_market_sockets(sim, session, spot) -> Non
         message = await ws.receive()
         assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
         assert ws.closed
+
+
+async def test_spot_stop_loss_limit_rests_then_triggers_and_fills(sim, session, spot) -> None:
+    url = sim.env["SIM_BINANCE_SPOT_WS_API"]
+    ws, _ = await ws_api(session, url, "session.logon", spot.logon_params())
+    await ws_api(session, url, "userDataStream.subscribe", ws=ws)
+    stop = {"symbol": "BTCUSDT", "side": "SELL", "type": "STOP_LOSS_LIMIT", "timeInForce": "GTC", "quantity": "0.01",
+            "stopPrice": "49000", "price": "48900", "newClientOrderId": "stop-1"}
+    status, placed = await spot.request("POST", "/api/v3/order", stop)
+    assert (status, placed["type"], placed["status"]) == (200, "STOP_LOSS_LIMIT", "NEW")
+    new, locked = await events(ws, 2)
+    assert (new["event"]["x"], new["event"]["o"], new["event"]["P"]) == ("NEW", "STOP_LOSS_LIMIT", "49000.00000000")
+    assert locked["event"]["B"] == [{"a": "BTC", "f": "1.99000000", "l": "0.01000000"}]
+
+    await control(session, sim, "spot", "price", {"symbol": "BTCUSDT", "price": "48950"})
+    trade = (await events(ws, 1))[0]["event"]
+    assert (trade["x"], trade["X"], trade["c"], trade["L"]) == ("TRADE", "FILLED", "stop-1", "48949.99000000")
+    await ws.close()

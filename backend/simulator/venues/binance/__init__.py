@@ -11,7 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from backend.simulator.venues.binance import events, futures, spot
+from backend.simulator.venues.binance import errors, events, futures, spot
+from backend.simulator.venues.binance.rest import error_response
 from backend.simulator.venues.binance.market import BinanceMarket
 from backend.simulator.venues.binance.signing import Authenticator
 from backend.simulator.venues.binance.streams import MarketStreams
@@ -74,3 +75,16 @@ def endpoint_env(urls: dict[str, str]) -> dict[str, str]:
             "SIM_BINANCE_FUTURES_WS_STREAM": ws,
         })
     return env
+
+
+def fault_response(status: int) -> web.Response:
+    """What Binance answers with ``status`` when an injected REST failure (``/_sim/faults/rest``) hits a call."""
+    if status == 403:  # the WAF refuses before the API sees the request: no JSON body
+        return web.Response(status=403, text="403 Forbidden")
+    if status == 418:
+        return error_response(errors.ip_banned())
+    if status == 429:
+        return error_response(errors.too_many_requests())
+    if status >= 500:
+        return error_response(errors.internal_error(status))
+    return error_response(errors.unknown_error(status))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,8 +19,20 @@ from urllib.parse import urlencode
 import aiohttp
 import msgspec
 from nacl.signing import SigningKey
+from yarl import URL
 
 from backend.simulator.venues.binance.signing import ws_api_payload
+
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.\-]*")
+
+
+def _urlencode(params: dict[str, Any]) -> str:
+    """``urllib.parse.urlencode`` output, with a fast path for values that need no quoting (most of them)."""
+    parts = []
+    for key, value in params.items():
+        text = str(value)
+        parts.append(f"{key}={text}" if _URL_SAFE.fullmatch(text) else urlencode({key: text}))
+    return "&".join(parts)
 
 
 def hmac_signer(secret: str) -> Callable[[str], str]:
@@ -65,18 +78,19 @@ class SignedClient:
         query = dict(params or {})
         if signed:
             query["timestamp"] = timestamp if timestamp is not None else self.now_ms()
-        text = urlencode(query)
+        text = _urlencode(query)
         if signed:
             assert self.sign is not None, "a signed request needs a signer"
-            text += "&" + urlencode({"signature": signature if signature is not None else self.sign(text)})
+            text += "&" + _urlencode({"signature": signature if signature is not None else self.sign(text)})
         headers = {"X-MBX-APIKEY": self.api_key} if self.api_key is not None else {}
-        url = f"{self.base_url}{path}" + (f"?{text}" if text else "")
+        url = URL(f"{self.base_url}{path}" + (f"?{text}" if text else ""), encoded=True)  # already encoded above
         async with self.session.request(method, url, headers=headers) as response:
             return response.status, await response.read()
 
     def logon_params(self, timestamp: int | None = None) -> dict[str, Any]:
         """``session.logon`` params for the WebSocket API, signed over the sorted params."""
         assert self.sign is not None and self.api_key is not None
-        params: dict[str, Any] = {"apiKey": self.api_key, "timestamp": timestamp if timestamp is not None else self.now_ms()}
+        now = timestamp if timestamp is not None else self.now_ms()
+        params: dict[str, Any] = {"apiKey": self.api_key, "timestamp": now}
         params["signature"] = self.sign(ws_api_payload(params))
         return params

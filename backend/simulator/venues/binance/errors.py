@@ -88,7 +88,25 @@ def unknown_order(action: Action) -> BinanceApiError:
 
 
 def too_many_requests() -> BinanceApiError:
-    return BinanceApiError(-1003, "Too many requests; current limit of IP(127.0.0.1) request weight per minute is 6000.", 429)
+    return BinanceApiError(
+        -1003, "Too many requests; current limit of IP(127.0.0.1) request weight per minute is 6000.", 429)
+
+
+def ip_banned() -> BinanceApiError:
+    return BinanceApiError(-1003, "Way too many requests; IP(127.0.0.1) banned.", 418)
+
+
+def internal_error(status: int) -> BinanceApiError:
+    return BinanceApiError(-1001, "Internal error; unable to process your request. Please try again.", status)
+
+
+def unknown_error(status: int = 400) -> BinanceApiError:
+    return BinanceApiError(-1000, "An unknown error occurred while processing the request.", status)
+
+
+def not_simulated(msg: str) -> BinanceApiError:
+    """-1000 naming what the simulator does not model (Binance itself would accept the request)."""
+    return BinanceApiError(-1000, msg)
 
 
 def from_sim_error(error: SimError, market: Market, action: Action = "new") -> BinanceApiError:
@@ -127,7 +145,7 @@ def from_sim_error(error: SimError, market: Market, action: Action = "new") -> B
         return BinanceApiError(-2010, "New order rejected: simulated venue fault.")
     if kind == "rate_limited":
         return too_many_requests()
-    return BinanceApiError(-1000, "An unknown error occurred while processing the request.")
+    return unknown_error()
 
 
 def _bad_parameter(error: SimError) -> BinanceApiError:

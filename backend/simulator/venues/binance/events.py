@@ -3,10 +3,11 @@
 Spot: every ``OrderUpdate`` becomes an ``executionReport`` and every ``AccountUpdate`` an
 ``outboundAccountPosition`` with the changed assets (free / locked).
 
-USD-M: ``OrderUpdate`` -> ``ORDER_TRADE_UPDATE``. Binance pushes one ``ACCOUNT_UPDATE`` per fill carrying the wallet
-balance and the position, and none for margin locked by a resting order; so a trade's balances are held until the
-``PositionUpdate`` that follows it and sent together, order-margin changes send nothing, and an adjustment (a
-deposit through the control API) is sent at once with no positions.
+USD-M: ``OrderUpdate`` -> ``ORDER_TRADE_UPDATE`` (stops: ``ALGO_UPDATE`` until they trigger, see ``algo.py``).
+Binance pushes one ``ACCOUNT_UPDATE`` per fill carrying the wallet balance and the position, and none for margin
+locked by a resting order; so a trade's balances are held until the ``PositionUpdate`` that follows it and sent
+together, order-margin changes send nothing, and an adjustment (a deposit through the control API) is sent at once
+with no positions.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def listener(market: BinanceMarket) -> Callable[[Any], None]:
         if isinstance(event, BookUpdate):
             market.streams.on_book(event)
         elif isinstance(event, PublicTrade):
-            market.streams.on_trade(event.symbol, event.trade_id, event.price, event.quantity, event.side, event.time_ms)
+            market.streams.on_trade(event)
         elif not market.hub.has_subscribers(event.account_id):
             held_trade_balances.pop(event.account_id, None)
         elif isinstance(event, OrderUpdate):
@@ -39,9 +40,9 @@ def listener(market: BinanceMarket) -> Callable[[Any], None]:
                     [(b.asset, b.free, b.locked) for b in event.balances], event.time_ms))
             elif event.reason == "TRADE":
                 held_trade_balances[event.account_id] = event.balances
-            elif event.reason == "ADJUSTMENT":
+            elif event.reason == "ADJUSTMENT":  # the event has the new balances only, so no balance change "bc"
                 market.hub.publish(event.account_id, payloads.account_update(
-                    "DEPOSIT", [(b.asset, b.total, b.total) for b in event.balances], [], event.time_ms))
+                    "DEPOSIT", [(b.asset, b.total, 0) for b in event.balances], [], event.time_ms))
         elif isinstance(event, PositionUpdate) and market.futures:
             balances = held_trade_balances.pop(event.account_id, ())
             position = event.position
@@ -57,10 +58,13 @@ def listener(market: BinanceMarket) -> Callable[[Any], None]:
 
 
 def _on_order(market: BinanceMarket, event: OrderUpdate) -> None:
+    order = event.order
+    if market.futures and order.is_stop:
+        _on_conditional_order(market, event)
+        return
     exec_type = EXEC_TYPES.get(event.kind)
     if exec_type is None:
-        return  # a stop's trigger has no message of its own on Binance
-    order = event.order
+        return  # a spot stop's trigger has no message of its own on Binance
     if market.futures:
         message = payloads.order_trade_update(order, event.fill, exec_type, market.instrument(order.symbol),
                                               event.time_ms)
@@ -70,3 +74,24 @@ def _on_order(market: BinanceMarket, event: OrderUpdate) -> None:
             cancel_id = market.active_cancel_id or market.next_cancel_id()
         message = payloads.execution_report(order, event.fill, exec_type, event.time_ms, cancel_id)
     market.hub.publish(event.account_id, message)
+
+
+def _on_conditional_order(market: BinanceMarket, event: OrderUpdate) -> None:
+    """USD-M stop: ``ALGO_UPDATE`` while it waits; at the trigger ``ALGO_UPDATE`` TRIGGERED then the regular order's
+    ``ORDER_TRADE_UPDATE`` NEW; afterwards only ``ORDER_TRADE_UPDATE``.
+
+    Binance also pushes ``ALGO_UPDATE`` FINISHED when the triggered order ends; it is left out (``GET algoOrder``
+    shows FINISHED): NautilusTrader 1.231.0 reads a FINISHED that overtakes its own still-queued fill or cancel as a
+    missed one and emits a synthetic fill / cancel, which its engine then rejects as an overfill."""
+    order, instrument = event.order, market.instrument(event.order.symbol)
+    publish = market.hub.publish
+    if not order.triggered:
+        publish(event.account_id, payloads.algo_update(order, instrument, event.time_ms))
+        return
+    if event.kind == "TRIGGERED":
+        publish(event.account_id, payloads.algo_update(order, instrument, event.time_ms))
+        publish(event.account_id, payloads.order_trade_update(order, None, "NEW", instrument, event.time_ms))
+        return
+    exec_type = EXEC_TYPES.get(event.kind)
+    if exec_type is not None:
+        publish(event.account_id, payloads.order_trade_update(order, event.fill, exec_type, instrument, event.time_ms))

@@ -7,8 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from backend.simulator.core.errors import SimError
-
-from backend.simulator.venues.binance import errors, payloads, spot
+from backend.simulator.venues.binance import algo, errors, payloads, spot
 from backend.simulator.venues.binance.errors import BinanceApiError
 from backend.simulator.venues.binance.market import BinanceMarket
 from backend.simulator.venues.binance.orders import decimal_param, parse_new_order
@@ -30,6 +29,9 @@ def routes(market: BinanceMarket) -> list[web.RouteDef]:
         rest("GET", "/fapi/v1/depth", none, lambda call: spot.depth(market, call)),
         rest("GET", "/fapi/v1/ticker/bookTicker", none, lambda call: spot.book_ticker(market, call)),
         rest("GET", "/fapi/v1/klines", none, lambda call: spot.klines(market, call)),
+        rest("GET", "/fapi/v1/trades", none, lambda call: spot.recent_trades(market, call, payloads.public_trade)),
+        rest("GET", "/fapi/v1/aggTrades", none,
+             lambda call: spot.recent_trades(market, call, payloads.public_agg_trade)),
         rest("GET", "/fapi/v1/commissionRate", signed, lambda call: commission_rate(market, call)),
         rest("GET", "/fapi/v2/account", signed, lambda call: account(market, call)),
         rest("GET", "/fapi/v3/account", signed, lambda call: account(market, call)),
@@ -51,9 +53,12 @@ def routes(market: BinanceMarket) -> list[web.RouteDef]:
         rest("DELETE", "/fapi/v1/batchOrders", signed, lambda call: cancel_batch(market, call), "cancel"),
         rest("GET", "/fapi/v1/allOrders", signed, lambda call: all_orders(market, call)),
         rest("GET", "/fapi/v1/userTrades", signed, lambda call: user_trades(market, call)),
-        rest("GET", "/fapi/v1/openAlgoOrders", signed, lambda call: no_algo_orders(market, call)),
-        rest("GET", "/fapi/v1/allAlgoOrders", signed, lambda call: no_algo_orders(market, call)),
-        rest("DELETE", "/fapi/v1/algoOpenOrders", signed, lambda call: {"code": 200, "msg": "success"}),
+        rest("POST", "/fapi/v1/algoOrder", signed, lambda call: new_algo_order(market, call)),
+        rest("GET", "/fapi/v1/algoOrder", signed, lambda call: query_algo_order(market, call), "query"),
+        rest("DELETE", "/fapi/v1/algoOrder", signed, lambda call: cancel_algo_order(market, call), "cancel"),
+        rest("GET", "/fapi/v1/openAlgoOrders", signed, lambda call: algo_orders(market, call, open_only=True)),
+        rest("GET", "/fapi/v1/allAlgoOrders", signed, lambda call: algo_orders(market, call, open_only=False)),
+        rest("DELETE", "/fapi/v1/algoOpenOrders", signed, lambda call: cancel_algo_orders(market, call), "cancel"),
         rest("POST", "/fapi/v1/listenKey", key, user.create_listen_key),
         rest("PUT", "/fapi/v1/listenKey", key, user.keepalive_listen_key),
         rest("DELETE", "/fapi/v1/listenKey", key, user.close_listen_key),
@@ -61,7 +66,7 @@ def routes(market: BinanceMarket) -> list[web.RouteDef]:
         web.get("/stream", market.streams.handle),
         web.get("/ws", _ws_root(market)),
         web.get("/private/ws", user.listen_key_stream),
-        web.get("/ws/{streams:.+}", _ws_path(market)),
+        web.get("/ws/{streams:.+}", spot.ws_path(market)),
     ]
 
 
@@ -70,17 +75,6 @@ def _ws_root(market: BinanceMarket) -> Any:
 
     async def handle(request: web.Request) -> web.StreamResponse:
         if "listenKey" in request.query:
-            return await market.user.listen_key_stream(request)
-        return await market.streams.handle(request)
-
-    return handle
-
-
-def _ws_path(market: BinanceMarket) -> Any:
-    async def handle(request: web.Request) -> web.StreamResponse:
-        name = request.match_info["streams"]
-        if market.listen_keys.account(name) is not None:
-            request.match_info["listen_key"] = name
             return await market.user.listen_key_stream(request)
         return await market.streams.handle(request)
 
@@ -118,7 +112,7 @@ def set_position_mode(call: Call) -> dict[str, Any]:
     dual = call.required("dualSidePosition").lower()
     if dual == "false":
         raise BinanceApiError(-4059, "No need to change position side.")
-    raise BinanceApiError(-4068, "Position side cannot be changed if there exists position.")
+    raise errors.not_simulated("Hedge mode (dualSidePosition=true) is not simulated: positions are one-way.")
 
 
 def set_leverage(market: BinanceMarket, call: Call) -> dict[str, Any]:
@@ -138,7 +132,7 @@ def set_margin_type(market: BinanceMarket, call: Call) -> dict[str, Any]:
     margin_type = call.required("marginType")
     if margin_type == "CROSSED":
         raise BinanceApiError(-4046, "No need to change margin type.")
-    raise BinanceApiError(-4048, "Margin type cannot be changed if there exists position.")
+    raise errors.not_simulated("ISOLATED margin is not simulated: every position uses cross margin.")
 
 
 def account(market: BinanceMarket, call: Call) -> dict[str, Any]:
@@ -185,17 +179,24 @@ def new_order(market: BinanceMarket, call: Call) -> dict[str, Any]:
     return payloads.futures_order(order, market.instrument(order.symbol))
 
 
-def query_order(market: BinanceMarket, call: Call) -> dict[str, Any]:
+def _regular_order(market: BinanceMarket, call: Call, action: errors.Action) -> Any:
+    """The order a regular endpoint names; an untriggered stop exists only as an algo order there."""
     symbol = spot.symbol_param(market, call)
     order_id, client_order_id = spot._order_ref(call)
     order = market.exchange.get_order(call.account_id, symbol, order_id=order_id, client_order_id=client_order_id)
+    if algo.is_pending(order):
+        raise errors.unknown_order(action)
+    return order
+
+
+def query_order(market: BinanceMarket, call: Call) -> dict[str, Any]:
+    order = _regular_order(market, call, "query")
     return payloads.futures_order(order, market.instrument(order.symbol))
 
 
 def cancel_order(market: BinanceMarket, call: Call) -> dict[str, Any]:
-    symbol = spot.symbol_param(market, call)
-    order_id, client_order_id = spot._order_ref(call)
-    order = market.exchange.cancel_order(call.account_id, symbol, order_id=order_id, client_order_id=client_order_id)
+    order = _regular_order(market, call, "cancel")
+    order = market.exchange.cancel_order(call.account_id, order.symbol, order_id=order.order_id)
     return payloads.futures_order(order, market.instrument(order.symbol))
 
 
@@ -213,12 +214,14 @@ def amend_order(market: BinanceMarket, call: Call) -> dict[str, Any]:
 def open_orders(market: BinanceMarket, call: Call) -> list[dict[str, Any]]:
     symbol = spot.symbol_param(market, call, required=False)
     return [payloads.futures_order(o, market.instrument(o.symbol))
-            for o in market.exchange.open_orders(call.account_id, symbol)]
+            for o in market.exchange.open_orders(call.account_id, symbol) if not algo.is_pending(o)]
 
 
 def cancel_all(market: BinanceMarket, call: Call) -> dict[str, Any]:
     symbol = spot.symbol_param(market, call)
-    market.exchange.cancel_all(call.account_id, symbol)
+    for order in market.exchange.open_orders(call.account_id, symbol):
+        if not algo.is_pending(order):
+            market.exchange.cancel_order(call.account_id, order.symbol, order_id=order.order_id)
     return {"code": 200, "msg": "The operation of cancel all open order is done."}
 
 
@@ -256,7 +259,8 @@ def all_orders(market: BinanceMarket, call: Call) -> list[dict[str, Any]]:
     start, end = call.integer("startTime"), call.integer("endTime")
     selected = [
         o for o in orders
-        if (from_id is None or o.order_id >= from_id)
+        if not algo.is_pending(o)
+        and (from_id is None or o.order_id >= from_id)
         and (start is None or o.created_ms >= start)
         and (end is None or o.created_ms <= end)
     ]
@@ -271,7 +275,51 @@ def user_trades(market: BinanceMarket, call: Call) -> list[dict[str, Any]]:
             for f in spot.select_trades(market.exchange.fills(call.account_id, symbol), call)]
 
 
-def no_algo_orders(market: BinanceMarket, call: Call) -> list[Any]:
-    """Conditional (algo) orders are not simulated: none are ever open."""
-    spot.symbol_param(market, call, required=False)
-    return []
+def new_algo_order(market: BinanceMarket, call: Call) -> dict[str, Any]:
+    order = market.exchange.place_order(call.account_id, **algo.parse_new(call, market.exchange.instruments))
+    return payloads.futures_algo_order(order, market.instrument(order.symbol))
+
+
+def _algo_order(market: BinanceMarket, call: Call, action: errors.Action) -> Any:
+    """The conditional order ``algoId`` / ``clientAlgoId`` names (the API takes no symbol)."""
+    order_id, client_order_id = algo.order_reference(call)
+    for symbol in market.exchange.instruments:
+        try:
+            order = market.exchange.get_order(call.account_id, symbol, order_id=order_id,
+                                              client_order_id=client_order_id)
+        except SimError:
+            continue
+        if order.is_stop:
+            return order
+    raise errors.unknown_order(action)
+
+
+def query_algo_order(market: BinanceMarket, call: Call) -> dict[str, Any]:
+    order = _algo_order(market, call, "query")
+    return payloads.futures_algo_order(order, market.instrument(order.symbol))
+
+
+def cancel_algo_order(market: BinanceMarket, call: Call) -> dict[str, Any]:
+    """A triggered stop is a regular order by now: cancelling it needs ``DELETE /fapi/v1/order`` (-2011 here)."""
+    order = _algo_order(market, call, "cancel")
+    if not algo.is_pending(order):
+        raise errors.unknown_order("cancel")
+    market.exchange.cancel_order(call.account_id, order.symbol, order_id=order.order_id)
+    return {"algoId": algo.algo_id(order), "clientAlgoId": order.client_order_id or "", "code": "200",
+            "msg": "success"}
+
+
+def algo_orders(market: BinanceMarket, call: Call, open_only: bool) -> list[dict[str, Any]]:
+    symbol = spot.symbol_param(market, call, required=not open_only)
+    orders = (market.exchange.open_orders(call.account_id, symbol) if open_only
+              else market.exchange.order_history(call.account_id, symbol))
+    return [payloads.futures_algo_order(o, market.instrument(o.symbol))
+            for o in orders if o.is_stop and (algo.is_pending(o) or not open_only)]
+
+
+def cancel_algo_orders(market: BinanceMarket, call: Call) -> dict[str, Any]:
+    symbol = spot.symbol_param(market, call)
+    for order in market.exchange.open_orders(call.account_id, symbol):
+        if algo.is_pending(order):
+            market.exchange.cancel_order(call.account_id, order.symbol, order_id=order.order_id)
+    return {"code": 200, "msg": "The operation of cancel all open order is done."}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
+from backend.simulator.core.instruments import SimInstrument
+from backend.simulator.core.matching import SimExchange
 from backend.simulator.venues.binance import payloads
 from backend.simulator.venues.binance.errors import Market
 from backend.simulator.venues.binance.signing import Authenticator
@@ -15,8 +16,11 @@ from backend.simulator.venues.binance.user_data import ListenKeys, UserDataEndpo
 
 @dataclass
 class BinanceMarket:
+    """One market app's state. ``active_cancel_id`` is the client id of the cancel request being served, so the
+    ``executionReport`` the core's cancel event turns into carries it (as Binance's does)."""
+
     label: Market
-    exchange: Any  # the core's SimExchange
+    exchange: SimExchange
     auth: Authenticator
     hub: UserDataHub
     streams: MarketStreams
@@ -24,8 +28,7 @@ class BinanceMarket:
     user: UserDataEndpoints
     now_ms: Callable[[], int]
     cancel_counter: int = 0
-    active_cancel_id: str | None = None  # the client id of the cancel request being served (for executionReport)
-    leverage: dict[str, int] = field(default_factory=dict)  # symbol -> leverage set by POST /fapi/v1/leverage
+    active_cancel_id: str | None = None
 
     @property
     def futures(self) -> bool:
@@ -36,11 +39,8 @@ class BinanceMarket:
         self.cancel_counter += 1
         return f"sim-cancel-{self.cancel_counter}"
 
-    def instrument(self, symbol: str) -> Any:
+    def instrument(self, symbol: str) -> SimInstrument:
         return self.exchange.instruments[symbol]
-
-    def symbols(self) -> set[str]:
-        return set(self.exchange.instruments)
 
     def qty_places(self, symbol: str) -> int:
         return payloads.qty_places(self.instrument(symbol), self.futures)

@@ -7,6 +7,7 @@ conditional types belong to the Algo Order API since 2025-12 and are refused wit
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -59,7 +60,7 @@ def decimal_param(call: Call, name: str, required: bool) -> Decimal | None:
     return value
 
 
-def parse_new_order(call: Call, futures: bool, symbols: frozenset[str] | set[str]) -> NewOrder:
+def parse_new_order(call: Call, futures: bool, symbols: Container[str]) -> NewOrder:
     symbol = call.required("symbol")
     if symbol not in symbols:
         raise errors.bad_symbol()
@@ -89,6 +90,8 @@ def parse_new_order(call: Call, futures: bool, symbols: frozenset[str] | set[str
     if futures and time_in_force == "GTD":
         time_in_force = "GTC"  # the simulator does not expire orders by date; GTD rests like GTC
 
+    if call.get("quoteOrderQty") is not None:
+        raise errors.not_simulated("quoteOrderQty (market orders sized in quote asset) is not simulated; send quantity.")
     quantity = decimal_param(call, "quantity", required=True)
     assert quantity is not None
     price = decimal_param(call, "price", required=order_type in NEEDS_PRICE)

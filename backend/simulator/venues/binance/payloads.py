@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from backend.simulator.venues.binance import algo
+
 SPOT_PLACES = 8
 ASSET_PLACES = 8
 ZERO = Decimal(0)
@@ -47,8 +49,10 @@ FUTURES_RATE_LIMITS = [
     {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
     {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 300},
 ]
-SPOT_ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"]
-FUTURES_ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"]
+SPOT_ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
+                    "TAKE_PROFIT_LIMIT"]
+FUTURES_ORDER_TYPES = ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET",
+                       "TRAILING_STOP_MARKET"]
 STP_MODES = ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]
 
 
@@ -184,11 +188,14 @@ def futures_exchange_info(instruments: Iterable[Any], server_time_ms: int, asset
 # -- orders and trades ---------------------------------------------------------------------------------------------
 
 
+SPOT_STOP_TYPES = {"STOP_MARKET": "STOP_LOSS", "STOP_LIMIT": "STOP_LOSS_LIMIT"}
+
+
 def order_type(order: Any) -> str:
-    """Binance's order type: spot post-only limits are ``LIMIT_MAKER``; stops are ``STOP_LOSS``-style on spot."""
-    if order.order_type == "LIMIT" and order.post_only and order.time_in_force != "GTX":
+    """Binance spot's order type: post-only limits are ``LIMIT_MAKER``, stops ``STOP_LOSS`` / ``STOP_LOSS_LIMIT``."""
+    if order.order_type == "LIMIT" and order.post_only:
         return "LIMIT_MAKER"
-    return order.order_type
+    return SPOT_STOP_TYPES.get(order.order_type, order.order_type)
 
 
 def spot_order(order: Any) -> dict[str, Any]:
@@ -250,7 +257,8 @@ def spot_new_order_result(order: Any, fills: Iterable[Any], transact_ms: int) ->
 
 
 def spot_cancel_result(order: Any, cancel_client_id: str, transact_ms: int) -> dict[str, Any]:
-    """``DELETE /api/v3/order`` answer: ``clientOrderId`` is the cancel request's id, ``origClientOrderId`` the order's."""
+    """``DELETE /api/v3/order`` answer: ``clientOrderId`` is the cancel request's id, ``origClientOrderId`` the
+    order's."""
     return {
         "symbol": order.symbol,
         "origClientOrderId": order.client_order_id or "",
@@ -307,7 +315,7 @@ def futures_order(order: Any, instrument: Any) -> dict[str, Any]:
         "cumQty": fmt(filled, qty_places),
         "cumQuote": fmt(order.cum_quote, max(price_places + qty_places, 5)),
         "timeInForce": order.time_in_force,
-        "type": order.order_type,
+        "type": algo.binance_type(order),
         "reduceOnly": bool(order.reduce_only),
         "closePosition": False,
         "side": order.side,
@@ -315,7 +323,7 @@ def futures_order(order: Any, instrument: Any) -> dict[str, Any]:
         "stopPrice": fmt(order.trigger_price, price_places),
         "workingType": "CONTRACT_PRICE",
         "priceProtect": False,
-        "origType": order.order_type,
+        "origType": algo.BINANCE_TYPES.get(order.order_type, order.order_type),
         "priceMatch": "NONE",
         "selfTradePreventionMode": "EXPIRE_MAKER",
         "goodTillDate": 0,
@@ -350,7 +358,9 @@ def futures_trade(fill: Any, instrument: Any) -> dict[str, Any]:
 # -- user data events ----------------------------------------------------------------------------------------------
 
 
-def execution_report(order: Any, fill: Any | None, exec_type: str, event_ms: int, cancel_client_id: str = "") -> dict[str, Any]:
+def execution_report(
+    order: Any, fill: Any | None, exec_type: str, event_ms: int, cancel_client_id: str = ""
+) -> dict[str, Any]:
     """Spot ``executionReport``. On a cancel ``c`` is the cancel request's id and ``C`` the order's own id."""
     canceled = exec_type == "CANCELED"
     return {
@@ -378,7 +388,6 @@ def execution_report(order: Any, fill: Any | None, exec_type: str, event_ms: int
         "N": fill.fee_asset if fill else None,
         "T": fill.time_ms if fill else event_ms,
         "t": fill.trade_id if fill else -1,
-        "v": 0,
         "I": order.order_id * 2 + (1 if fill else 0),
         "w": order.status in ("NEW", "PARTIALLY_FILLED"),
         "m": bool(fill.is_maker) if fill else False,
@@ -398,7 +407,8 @@ def outbound_account_position(balances: Iterable[tuple[str, Decimal, Decimal]], 
         "e": "outboundAccountPosition",
         "E": event_ms,
         "u": event_ms,
-        "B": [{"a": asset, "f": fmt(free, ASSET_PLACES), "l": fmt(locked, ASSET_PLACES)} for asset, free, locked in balances],
+        "B": [{"a": asset, "f": fmt(free, ASSET_PLACES), "l": fmt(locked, ASSET_PLACES)}
+              for asset, free, locked in balances],
     }
 
 
@@ -411,7 +421,7 @@ def order_trade_update(order: Any, fill: Any | None, exec_type: str, instrument:
         "s": order.symbol,
         "c": order.client_order_id or "",
         "S": order.side,
-        "o": order.order_type,
+        "o": algo.binance_type(order),
         "f": order.time_in_force,
         "q": fmt(order.quantity, qty_places),
         "p": fmt(order.price, price_places),
@@ -435,7 +445,7 @@ def order_trade_update(order: Any, fill: Any | None, exec_type: str, instrument:
         "m": bool(fill.is_maker) if fill else False,
         "R": bool(order.reduce_only),
         "wt": "CONTRACT_PRICE",
-        "ot": order.order_type,
+        "ot": algo.BINANCE_TYPES.get(order.order_type, order.order_type),
         "ps": "BOTH",
         "cp": False,
         "rp": fmt(fill.realized_pnl if fill else ZERO, ASSET_PLACES),
@@ -464,7 +474,8 @@ def account_update(
         "a": {
             "m": reason,
             "B": [
-                {"a": asset, "wb": fmt(wallet, ASSET_PLACES), "cw": fmt(wallet, ASSET_PLACES), "bc": fmt(change, ASSET_PLACES)}
+                {"a": asset, "wb": fmt(wallet, ASSET_PLACES), "cw": fmt(wallet, ASSET_PLACES),
+                 "bc": fmt(change, ASSET_PLACES)}
                 for asset, wallet, change in balances
             ],
             "P": [
@@ -489,13 +500,17 @@ def account_update(
 # -- market data ---------------------------------------------------------------------------------------------------
 
 
-def trade_event(symbol: str, trade_id: int, price: str, quantity: str, buyer_is_maker: bool, time_ms: int) -> dict[str, Any]:
+def trade_event(
+    symbol: str, trade_id: int, price: str, quantity: str, buyer_is_maker: bool, time_ms: int
+) -> dict[str, Any]:
     """``<symbol>@trade`` payload."""
     return {"e": "trade", "E": time_ms, "s": symbol, "t": trade_id, "p": price, "q": quantity, "T": time_ms,
             "m": buyer_is_maker, "M": True}
 
 
-def agg_trade_event(symbol: str, trade_id: int, price: str, quantity: str, buyer_is_maker: bool, time_ms: int) -> dict[str, Any]:
+def agg_trade_event(
+    symbol: str, trade_id: int, price: str, quantity: str, buyer_is_maker: bool, time_ms: int
+) -> dict[str, Any]:
     """``<symbol>@aggTrade`` payload (one simulated trade per aggregate)."""
     return {"e": "aggTrade", "E": time_ms, "s": symbol, "a": trade_id, "p": price, "q": quantity, "f": trade_id,
             "l": trade_id, "T": time_ms, "m": buyer_is_maker, "M": True}
@@ -525,22 +540,112 @@ def depth_update_event(
     return body
 
 
+def public_trade(trade: Any, price_places: int, qty_places: int) -> dict[str, Any]:
+    """``GET /api/v3/trades`` / ``GET /fapi/v1/trades`` element (``isBestMatch`` is spot only)."""
+    price, quantity = fmt(trade.price, price_places), fmt(trade.quantity, qty_places)
+    return {"id": trade.trade_id, "price": price, "qty": quantity,
+            "quoteQty": fmt(trade.price * trade.quantity, min(price_places + qty_places, 8)), "time": trade.time_ms,
+            "isBuyerMaker": trade.side == "SELL", "isBestMatch": True}
+
+
+def public_agg_trade(trade: Any, price_places: int, qty_places: int) -> dict[str, Any]:
+    """``GET /aggTrades`` element: one simulated trade per aggregate."""
+    return {"a": trade.trade_id, "p": fmt(trade.price, price_places), "q": fmt(trade.quantity, qty_places),
+            "f": trade.trade_id, "l": trade.trade_id, "T": trade.time_ms, "m": trade.side == "SELL", "M": True}
+
+
 def partial_depth_event(last_id: int, bids: list[list[str]], asks: list[list[str]]) -> dict[str, Any]:
     """``<symbol>@depth<N>@100ms`` (spot shape: the snapshot of the top N levels)."""
     return {"lastUpdateId": last_id, "bids": bids, "asks": asks}
 
 
-def depth_snapshot(last_id: int, bids: list[list[str]], asks: list[list[str]], time_ms: int, futures: bool) -> dict[str, Any]:
+def depth_snapshot(
+    last_id: int, bids: list[list[str]], asks: list[list[str]], time_ms: int, futures: bool
+) -> dict[str, Any]:
     """``GET /api/v3/depth`` / ``GET /fapi/v1/depth``."""
     if futures:
         return {"lastUpdateId": last_id, "E": time_ms, "T": time_ms, "bids": bids, "asks": asks}
     return {"lastUpdateId": last_id, "bids": bids, "asks": asks}
 
 
+# -- futures conditional (algo) orders -------------------------------------------------------------------------------
+
+
+def futures_algo_order(order: Any, instrument: Any) -> dict[str, Any]:
+    """``/fapi/v1/algoOrder`` answer and ``openAlgoOrders`` / ``allAlgoOrders`` element."""
+    price_places, qty_places = places_of(instrument.tick_size), places_of(instrument.lot_size)
+    return {
+        "algoId": algo.algo_id(order),
+        "clientAlgoId": order.client_order_id or "",
+        "algoType": "CONDITIONAL",
+        "orderType": algo.BINANCE_TYPES[order.order_type],
+        "symbol": order.symbol,
+        "side": order.side,
+        "positionSide": "BOTH",
+        "timeInForce": order.time_in_force,
+        "quantity": fmt(order.quantity, qty_places),
+        "algoStatus": algo.status(order),
+        "triggerPrice": fmt(order.trigger_price, price_places),
+        "price": fmt(order.price, price_places),
+        "icebergQuantity": None,
+        "selfTradePreventionMode": "EXPIRE_MAKER",
+        "workingType": "CONTRACT_PRICE",
+        "priceMatch": "NONE",
+        "closePosition": False,
+        "priceProtect": False,
+        "reduceOnly": bool(order.reduce_only),
+        "activatePrice": "",
+        "callbackRate": "",
+        "createTime": order.created_ms,
+        "updateTime": order.updated_ms,
+        "triggerTime": order.updated_ms if order.triggered else 0,
+        "goodTillDate": 0,
+        "actualOrderId": str(order.order_id) if order.triggered else "",
+    }
+
+
+def algo_update(order: Any, instrument: Any, event_ms: int) -> dict[str, Any]:
+    """USD-M ``ALGO_UPDATE``; ``ai`` / ``ap`` / ``aq`` describe the regular order once the stop triggered."""
+    price_places, qty_places = places_of(instrument.tick_size), places_of(instrument.lot_size)
+    return {
+        "e": "ALGO_UPDATE",
+        "T": event_ms,
+        "E": event_ms,
+        "o": {
+            "caid": order.client_order_id or "",
+            "aid": algo.algo_id(order),
+            "at": "CONDITIONAL",
+            "o": algo.BINANCE_TYPES[order.order_type],
+            "s": order.symbol,
+            "S": order.side,
+            "ps": "BOTH",
+            "f": order.time_in_force,
+            "q": fmt(order.quantity, qty_places),
+            "X": algo.status(order),
+            "ai": str(order.order_id) if order.triggered else "",
+            "ap": fmt(order.avg_price, price_places),
+            "aq": fmt(order.filled_quantity, qty_places),
+            "act": algo.binance_type(order) if order.triggered else "",
+            "tp": fmt(order.trigger_price, price_places),
+            "p": fmt(order.price, price_places),
+            "V": "EXPIRE_MAKER",
+            "wt": "CONTRACT_PRICE",
+            "pm": "NONE",
+            "cp": False,
+            "pP": False,
+            "R": bool(order.reduce_only),
+            "tt": order.updated_ms if order.triggered else 0,
+            "gtd": 0,
+        },
+    }
+
+
 # -- futures account -----------------------------------------------------------------------------------------------
 
 
-def futures_account(account: Any, positions: dict[str, Any], instruments: dict[str, Any], now_ms: int) -> dict[str, Any]:
+def futures_account(
+    account: Any, positions: dict[str, Any], instruments: dict[str, Any], now_ms: int
+) -> dict[str, Any]:
     """``GET /fapi/v2/account`` (v3 has the same fields): per-asset margin figures and every symbol's position."""
     assets = []
     for asset, margin in sorted(account.margins.items()):

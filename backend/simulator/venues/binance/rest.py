@@ -8,18 +8,18 @@ never reaches the core (nothing changes).
 from __future__ import annotations
 
 import enum
-from urllib.parse import parse_qsl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import msgspec
 from aiohttp import web
 
 from backend.simulator.core.errors import SimError
 from backend.simulator.venues.binance import errors, signing
-from backend.simulator.venues.binance.signing import Authenticator
 from backend.simulator.venues.binance.errors import BinanceApiError, Market
+from backend.simulator.venues.binance.signing import Authenticator
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -69,7 +69,9 @@ def error_response(error: BinanceApiError) -> web.Response:
     return json_response(error.body(), status=error.status)
 
 
-def endpoint(auth: Authenticator, market: Market, security: Security, handler: Handler, action: errors.Action = "new"):
+def endpoint(
+    auth: Authenticator, market: Market, security: Security, handler: Handler, action: errors.Action = "new"
+) -> Callable[[web.Request], Any]:
     """An aiohttp handler: parse, authenticate at ``security``, run ``handler``, answer JSON or Binance's error."""
 
     async def handle(request: web.Request) -> web.Response:
@@ -82,7 +84,7 @@ def endpoint(auth: Authenticator, market: Market, security: Security, handler: H
                 credential = auth.credential(api_key)
                 account_id = credential.account_id
                 if security is Security.SIGNED:
-                    payload, signature = signing.split_signature(request.query_string, body)
+                    payload, signature = signing.split_signature(request.rel_url.raw_query_string, body)
                     auth.verify(credential, params, payload, signature)
             result = handler(Call(params=params, account_id=account_id, api_key=api_key))
         except BinanceApiError as exc:
@@ -95,10 +97,8 @@ def endpoint(auth: Authenticator, market: Market, security: Security, handler: H
 
 
 def _parameters(request: web.Request, body: str) -> dict[str, str]:
-    """Query string and form body merged (Binance accepts both); a repeated name keeps its first value."""
-    params: dict[str, str] = {}
-    for key, value in request.query.items():
-        params.setdefault(key, value)
+    """Query string and form body merged (Binance accepts both); the query string wins on a repeated name."""
+    params: dict[str, str] = dict(request.query)
     if body and not body.lstrip().startswith("{"):
         for key, value in parse_qsl(body, keep_blank_values=True):
             params.setdefault(key, value)

@@ -1,6 +1,6 @@
 """Binance request authentication: API key, signature (HMAC-SHA256 hex or Ed25519 base64), timestamp window.
 
-Binance signs ``totalParams``: the query string exactly as sent followed by the form body, without the
+Binance signs ``totalParams``: the query string exactly as sent immediately followed by the form body, without the
 ``signature`` parameter. HMAC keys sign with the secret (hex digest); Ed25519 keys sign with the private key and the
 venue verifies with the registered public key (base64 signature). The WebSocket API signs its ``params`` sorted by
 name and joined as ``key=value&...``. The timestamp must not be more than 1000 ms ahead of the venue clock nor older
@@ -28,16 +28,23 @@ MAX_CLOCK_AHEAD_MS = 1_000
 
 
 def split_signature(query_string: str, body: str) -> tuple[str, str | None]:
-    """``(signed payload, signature)`` from the raw query string and form body; the payload keeps the sent bytes."""
+    """``(signed payload, signature)``: Binance's ``totalParams`` is the query string followed directly by the form
+    body (no ``&`` between them), each as sent, with the ``signature`` parameter taken out."""
+    if not body:
+        payload, separator, last = query_string.rpartition("&signature=")
+        if separator and "&" not in last:  # the usual layout: signature appended last to the query string
+            return payload, unquote_plus(last)
     signature: str | None = None
-    kept: list[str] = []
+    payload = ""
     for source in (query_string, body):
+        kept = []
         for part in source.split("&") if source else ():
             if part.startswith("signature="):
                 signature = unquote_plus(part[len("signature="):])
             else:
                 kept.append(part)
-    return "&".join(kept), signature
+        payload += "&".join(kept)
+    return payload, signature
 
 
 def ws_api_payload(params: Mapping[str, object]) -> str:

@@ -25,6 +25,8 @@ def routes(market: BinanceMarket) -> list[web.RouteDef]:
         rest("GET", "/api/v3/depth", none, lambda call: depth(market, call)),
         rest("GET", "/api/v3/ticker/bookTicker", none, lambda call: book_ticker(market, call)),
         rest("GET", "/api/v3/klines", none, lambda call: klines(market, call)),
+        rest("GET", "/api/v3/trades", none, lambda call: recent_trades(market, call, payloads.public_trade)),
+        rest("GET", "/api/v3/aggTrades", none, lambda call: recent_trades(market, call, payloads.public_agg_trade)),
         rest("GET", "/sapi/v1/asset/tradeFee", signed, lambda call: trade_fees(market, call)),
         rest("GET", "/api/v3/account", signed, lambda call: account(market, call)),
         rest("POST", "/api/v3/order", signed, lambda call: new_order(market, call)),
@@ -40,18 +42,17 @@ def routes(market: BinanceMarket) -> list[web.RouteDef]:
         web.get("/ws-api/v3", market.user.ws_api),
         web.get("/stream", market.streams.handle),
         web.get("/ws", market.streams.handle),
-        web.get("/ws/{streams:.+}", _spot_ws_path(market)),
+        web.get("/ws/{streams:.+}", ws_path(market)),
     ]
 
 
-def _spot_ws_path(market: BinanceMarket) -> Any:
-    """``/ws/<listenKey>`` is the legacy spot user stream; anything else names market streams."""
+def ws_path(market: BinanceMarket) -> Any:
+    """``/ws/<listenKey>`` is a user-data stream; anything else after ``/ws/`` names market streams."""
 
     async def handle(request: web.Request) -> web.StreamResponse:
         name = request.match_info["streams"]
         if market.listen_keys.account(name) is not None:
-            request.match_info["listen_key"] = name
-            return await market.user.listen_key_stream(request)
+            return await market.user.listen_key_stream(request, name)
         return await market.streams.handle(request)
 
     return handle
@@ -85,7 +86,8 @@ def depth(market: BinanceMarket, call: Call) -> dict[str, Any]:
 
 
 def book_ticker(market: BinanceMarket, call: Call) -> Any:
-    symbols = [symbol_param(market, call, required=False)] if call.get("symbol") else sorted(market.exchange.instruments)
+    one = symbol_param(market, call, required=False)
+    symbols = [one] if one else sorted(market.exchange.instruments)
     tickers = []
     for symbol in symbols:
         assert symbol is not None
@@ -101,6 +103,16 @@ def klines(market: BinanceMarket, call: Call) -> list[Any]:
     symbol_param(market, call)
     call.required("interval")
     return []
+
+
+def recent_trades(market: BinanceMarket, call: Call, shape: Any) -> list[dict[str, Any]]:
+    """The latest public trades (oldest first), at most ``limit`` (default 500, max 1000)."""
+    symbol = symbol_param(market, call)
+    assert symbol is not None
+    instrument = market.instrument(symbol)
+    limit = min(call.integer("limit") or 500, 1000)
+    return [shape(t, payloads.price_places(instrument, market.futures), payloads.qty_places(instrument, market.futures))
+            for t in market.exchange.recent_trades(symbol, limit)]
 
 
 def trade_fees(market: BinanceMarket, call: Call) -> list[dict[str, str]]:
@@ -145,14 +157,23 @@ def account(market: BinanceMarket, call: Call) -> dict[str, Any]:
 
 def new_order(market: BinanceMarket, call: Call) -> dict[str, Any]:
     request = parse_new_order(call, futures=False, symbols=market.exchange.instruments)
-    fills_before = len(market.exchange.fills(call.account_id, request.symbol))
     order = market.exchange.place_order(
         call.account_id, request.symbol, request.side, request.order_type, request.quantity,
         price=request.price, trigger_price=request.trigger_price, time_in_force=request.time_in_force,
         post_only=request.post_only, reduce_only=False, client_order_id=request.client_order_id,
     )
-    fills = [f for f in market.exchange.fills(call.account_id, request.symbol)[fills_before:] if f.order_id == order.order_id]
-    return payloads.spot_new_order_result(order, fills, market.now_ms())
+    return payloads.spot_new_order_result(order, _fills_of(market, call.account_id, order), market.now_ms())
+
+
+def _fills_of(market: BinanceMarket, account_id: str | None, order: Any) -> list[Any]:
+    """The fills of a just-placed order: the newest fills of its symbol (an unfilled order has none)."""
+    if not order.filled_quantity:
+        return []
+    fills = market.exchange.fills(account_id, order.symbol)
+    newest = len(fills)
+    while newest and fills[newest - 1].order_id == order.order_id:
+        newest -= 1
+    return fills[newest:]
 
 
 def _order_ref(call: Call) -> tuple[int | None, str | None]:
@@ -176,7 +197,8 @@ def cancel_order(market: BinanceMarket, call: Call) -> dict[str, Any]:
     cancel_id = call.get("newClientOrderId") or market.next_cancel_id()
     market.active_cancel_id = cancel_id
     try:
-        order = market.exchange.cancel_order(call.account_id, symbol, order_id=order_id, client_order_id=client_order_id)
+        order = market.exchange.cancel_order(call.account_id, symbol, order_id=order_id,
+                                             client_order_id=client_order_id)
     finally:
         market.active_cancel_id = None
     return payloads.spot_cancel_result(order, cancel_id, market.now_ms())

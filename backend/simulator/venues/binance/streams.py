@@ -10,8 +10,7 @@ a client that applies diffs on top of ``GET /depth`` rebuilds the same book.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -19,6 +18,9 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
+from backend.simulator.core.events import BookUpdate, PublicTrade
+from backend.simulator.core.faults import FaultState
+from backend.simulator.core.matching import SimExchange
 from backend.simulator.venues.binance import payloads
 from backend.simulator.venues.binance.outbox import Outbox
 
@@ -47,9 +49,9 @@ class MarketStreams:
         self,
         *,
         futures: bool,
-        exchange: Any,
+        exchange: SimExchange,
         now_ms: Callable[[], int],
-        faults: Any,
+        faults: FaultState,
     ) -> None:
         self._futures = futures
         self._exchange = exchange
@@ -121,25 +123,26 @@ class MarketStreams:
 
     # -- core events ---------------------------------------------------------------------------------------------
 
-    def on_trade(self, symbol: str, trade_id: int, price: Decimal, quantity: Decimal, taker_side: str, time_ms: int) -> None:
+    def on_trade(self, trade: PublicTrade) -> None:
         if not self._connections:
             return
+        symbol, trade_id, time_ms = trade.symbol, trade.trade_id, trade.time_ms
         lower = symbol.lower()
         instrument = self._exchange.instruments[symbol]
-        price_text = payloads.fmt(price, payloads.price_places(instrument, self._futures))
-        qty_text = payloads.fmt(quantity, payloads.qty_places(instrument, self._futures))
-        buyer_is_maker = taker_side == "SELL"
+        price_text = payloads.fmt(trade.price, payloads.price_places(instrument, self._futures))
+        qty_text = payloads.fmt(trade.quantity, payloads.qty_places(instrument, self._futures))
+        buyer_is_maker = trade.side == "SELL"  # the taker sold into a resting buy
         self._publish(f"{lower}@trade", lambda: payloads.trade_event(symbol, trade_id, price_text, qty_text,
                                                                      buyer_is_maker, time_ms))
         self._publish(f"{lower}@aggTrade", lambda: payloads.agg_trade_event(symbol, trade_id, price_text, qty_text,
                                                                             buyer_is_maker, time_ms))
 
-    def on_book(self, update: Any) -> None:
+    def on_book(self, update: BookUpdate) -> None:
         """A core ``BookUpdate`` (levels best first)."""
         if self._connections:
             self._publish_book(update.symbol, update.bids, update.asks)
 
-    def _publish_book(self, symbol: str, bids: Any, asks: Any) -> _Book:
+    def _publish_book(self, symbol: str, bids: Iterable[Level], asks: Iterable[Level]) -> _Book:
         """Take ``symbol``'s current levels and send what changed to its subscribers (a REST snapshot goes through
         here too, so no change is absorbed by a snapshot without reaching the streams)."""
         book, changed_bids, changed_asks = self._refresh(symbol, bids, asks)
@@ -167,7 +170,9 @@ class MarketStreams:
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
-    def _refresh(self, symbol: str, bids: Any, asks: Any) -> tuple[_Book, list[Level], list[Level]]:
+    def _refresh(
+        self, symbol: str, bids: Iterable[Level], asks: Iterable[Level]
+    ) -> tuple[_Book, list[Level], list[Level]]:
         """Store the new levels; bump the update id when they changed; return the changed levels per side."""
         book = self._books[symbol]
         new_bids, new_asks = dict(bids), dict(asks)
@@ -201,11 +206,6 @@ class MarketStreams:
                         raw = _ENCODER.encode(data).decode()
                     text = raw
                 connection.outbox.push(text)
-
-    async def close(self) -> None:
-        for connection in list(self._connections):
-            with contextlib.suppress(Exception):
-                await connection.outbox.close()
 
 
 def _diff(old: dict[Decimal, Decimal], new: dict[Decimal, Decimal]) -> list[Level]:

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 from aiohttp import WSMsgType, web
 
+from backend.simulator.core.faults import FaultState
 from backend.simulator.venues.binance import errors, signing
 from backend.simulator.venues.binance.errors import BinanceApiError
 from backend.simulator.venues.binance.outbox import Outbox
@@ -33,7 +34,7 @@ class UserDataHub:
     """Fans each account's user-data messages out to its subscribed sinks. While the venue's user stream is paused
     the pushes are handed to ``faults.hold_user_event``; ``resume_user_stream`` delivers them in order."""
 
-    def __init__(self, faults: Any) -> None:
+    def __init__(self, faults: FaultState) -> None:
         self._faults = faults
         self._sinks: dict[str, list[Sink]] = {}
 
@@ -210,7 +211,7 @@ class UserDataEndpoints:
     """The aiohttp handlers for one market's user data (WS API, listenKey REST and the listenKey stream)."""
 
     def __init__(self, *, futures: bool, auth: Authenticator, hub: UserDataHub, listen_keys: ListenKeys,
-                 now_ms: Callable[[], int], faults: Any) -> None:
+                 now_ms: Callable[[], int], faults: FaultState) -> None:
         self._futures = futures
         self._auth = auth
         self._hub = hub
@@ -237,8 +238,9 @@ class UserDataEndpoints:
             await outbox.close()
         return ws
 
-    async def listen_key_stream(self, request: web.Request) -> web.StreamResponse:
-        listen_key = request.query.get("listenKey") or request.match_info.get("listen_key", "")
+    async def listen_key_stream(self, request: web.Request, listen_key: str | None = None) -> web.StreamResponse:
+        """The stream of ``listen_key`` (from the path) or of the ``listenKey`` query parameter."""
+        listen_key = listen_key or request.query.get("listenKey", "")
         account_id = self._listen_keys.account(listen_key)
         if account_id is None:
             raise web.HTTPBadRequest(text='{"code":-1125,"msg":"This listenKey does not exist."}',
