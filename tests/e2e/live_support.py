@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -183,3 +184,23 @@ async def fetch(dsn: str, query: str, *args: Any) -> list[dict[str, Any]]:
         return [dict(r) for r in await database.pool.fetch(query, *args)]
     finally:
         await database.close()
+
+
+def rows(dsn: str, query: str, *args: Any) -> list[dict[str, Any]]:
+    """Synchronous ``fetch`` for the assertions of module-scoped e2e runs."""
+    return asyncio.run(fetch(dsn, query, *args))
+
+
+def order_outcomes(dsn: str) -> Counter:
+    """How many orders ended how: ``{(instrument_id, side, order_type, status): count}``."""
+    return Counter((r["instrument_id"], r["side"], r["order_type"], r["status"])
+                   for r in rows(dsn, "SELECT instrument_id, side, order_type, status FROM unified_orders"))
+
+
+def stored_balances(dsn: str) -> dict[str, dict[str, tuple[Decimal, Decimal, Decimal]]]:
+    """``account_balances`` as ``{account_id: {currency: (total, free, locked)}}`` (the shape of
+    ``LiveRun.cache_balances``)."""
+    balances: dict[str, dict[str, tuple[Decimal, Decimal, Decimal]]] = {}
+    for r in rows(dsn, "SELECT account_id, currency, total, free, locked FROM account_balances"):
+        balances.setdefault(r["account_id"], {})[r["currency"]] = (r["total"], r["free"], r["locked"])
+    return balances

@@ -12,7 +12,7 @@ import pytest
 from backend.simulator.config import DEMO_ACCOUNT_ID, SimConfig
 from backend.simulator.harness import SimulatorThread
 from tests.conftest import temporary_database
-from tests.e2e.live_support import fetch, live_config, run_live
+from tests.e2e.live_support import live_config, order_outcomes, rows, run_live, stored_balances
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -61,16 +61,10 @@ def outcome(tmp_path_factory, pg_server_dsn):
         yield run, simulated, dsn
 
 
-def _rows(dsn, query, *args):
-    import asyncio
-
-    return asyncio.run(fetch(dsn, query, *args))
-
 
 def test_order_statuses_in_the_oms(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, "SELECT instrument_id, side, order_type, status FROM unified_orders")
-    assert Counter((r["instrument_id"], r["side"], r["order_type"], r["status"]) for r in rows) == Counter({
+    assert order_outcomes(dsn) == Counter({
         (SPOT_ETH, "BUY", "MARKET", "REJECTED"): 1,
         (SPOT_BTC, "BUY", "MARKET", "FILLED"): 1,
         (SPOT_ETH, "BUY", "LIMIT", "CANCELED"): 1,
@@ -80,13 +74,13 @@ def test_order_statuses_in_the_oms(outcome):
         (PERP_BTC, "SELL", "MARKET", "FILLED"): 1,
     })
     # the OMS agrees with NautilusTrader's own view of every order
-    assert {r["client_order_id"]: r["status"] for r in _rows(dsn, "SELECT client_order_id, status FROM unified_orders")} \
+    assert {r["client_order_id"]: r["status"] for r in rows(dsn, "SELECT client_order_id, status FROM unified_orders")} \
         == run.cache_orders
 
 
 def test_fills_equal_the_simulators_trades(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, "SELECT instrument_id, trade_id, venue_order_id, side, quantity, price, commission, "
+    records = rows(dsn, "SELECT instrument_id, trade_id, venue_order_id, side, quantity, price, commission, "
                       "commission_currency, liquidity_side FROM fills")
     expected = set()
     for instrument_suffix, fills in ((".BINANCE", simulated["spot_fills"]), ("-PERP.BINANCE_FUTURES",
@@ -95,46 +89,46 @@ def test_fills_equal_the_simulators_trades(outcome):
             expected.add((f.symbol + instrument_suffix, str(f.trade_id), str(f.order_id), f.side, f.quantity, f.price,
                           f.fee, f.fee_asset, "MAKER" if f.is_maker else "TAKER"))
     got = {(r["instrument_id"], r["trade_id"], r["venue_order_id"], r["side"], r["quantity"], r["price"],
-            r["commission"], r["commission_currency"], r["liquidity_side"]) for r in rows}
+            r["commission"], r["commission_currency"], r["liquidity_side"]) for r in records}
     assert got == expected
     assert len([f for f in simulated["spot_fills"] if f.symbol == "BTCUSDT"]) == 3  # the partial fills
 
 
 def test_filled_quantity_and_average_price_come_from_the_venue(outcome):
     run, simulated, dsn = outcome
-    rows = {(r["instrument_id"], r["venue_order_id"]): r for r in _rows(
+    records = {(r["instrument_id"], r["venue_order_id"]): r for r in rows(
         dsn, "SELECT instrument_id, venue_order_id, filled_qty, avg_px FROM unified_orders WHERE filled_qty > 0")}
     filled = [(f"{o.symbol}.BINANCE", o) for o in simulated["spot_orders"] if o.filled_quantity > 0]
     filled += [(f"{o.symbol}-PERP.BINANCE_FUTURES", o) for o in simulated["futures_orders"] if o.filled_quantity > 0]
-    assert len(filled) == len(rows) == 3
+    assert len(filled) == len(records) == 3
     for instrument_id, order in filled:
-        row = rows[(instrument_id, str(order.order_id))]
+        row = records[(instrument_id, str(order.order_id))]
         assert row["filled_qty"] == order.filled_quantity
         assert row["avg_px"] == order.avg_price
 
 
 def test_partial_fill_events_are_recorded(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, "SELECT e.event_type, count(*) AS n FROM order_events e JOIN unified_orders o "
+    records = rows(dsn, "SELECT e.event_type, count(*) AS n FROM order_events e JOIN unified_orders o "
                       "USING (trader_id, client_order_id) WHERE o.instrument_id = $1 AND o.order_type = 'MARKET' "
                       "GROUP BY 1", SPOT_BTC)
-    counts = {r["event_type"]: r["n"] for r in rows}
+    counts = {r["event_type"]: r["n"] for r in records}
     assert counts["OrderFilled"] == 3
     assert counts["OrderSubmitted"] == 1 and counts["OrderAccepted"] == 1
 
 
 def test_modify_is_recorded(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, "SELECT quantity, price FROM unified_orders WHERE instrument_id = $1 AND order_type = 'LIMIT'",
+    records = rows(dsn, "SELECT quantity, price FROM unified_orders WHERE instrument_id = $1 AND order_type = 'LIMIT'",
                  PERP_ETH)
     order = next(o for o in simulated["futures_orders"] if o.symbol == "ETHUSDT")
-    assert rows == [{"quantity": order.quantity, "price": order.price}]
+    assert records == [{"quantity": order.quantity, "price": order.price}]
     assert order.quantity == Decimal("0.200")
 
 
 def test_unified_position_equals_the_simulators(outcome):
     run, simulated, dsn = outcome
-    (row,) = _rows(dsn, "SELECT net_quantity, avg_entry_price, venue_positions FROM unified_positions "
+    (row,) = rows(dsn, "SELECT net_quantity, avg_entry_price, venue_positions FROM unified_positions "
                         "WHERE canonical_id = 'BTC/USDT:USDT'")
     position = simulated["btc_position"]
     assert position.quantity == Decimal("0.006")
@@ -149,9 +143,9 @@ def test_unified_position_equals_the_simulators(outcome):
 
 def test_spot_balances_equal_the_simulators(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, "SELECT b.currency, b.total, b.free, b.locked FROM account_balances b "
+    records = rows(dsn, "SELECT b.currency, b.total, b.free, b.locked FROM account_balances b "
                       "JOIN accounts a USING (trader_id, account_id) WHERE a.account_type = 'SPOT'")
-    got = {r["currency"]: (r["total"], r["free"], r["locked"]) for r in rows}
+    got = {r["currency"]: (r["total"], r["free"], r["locked"]) for r in records}
     balances = simulated["spot_account"].balances
     expected = {asset: (b.total, b.free, b.locked) for asset, b in balances.items() if asset in got}
     assert set(got) >= {"USDT", "BTC"}
@@ -162,9 +156,9 @@ def test_spot_balances_equal_the_simulators(outcome):
 
 def test_futures_balance_equals_the_simulators_wallet(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, "SELECT b.currency, b.total FROM account_balances b "
+    records = rows(dsn, "SELECT b.currency, b.total FROM account_balances b "
                       "JOIN accounts a USING (trader_id, account_id) WHERE a.account_type = 'USDT_FUTURES'")
-    got = {r["currency"]: r["total"] for r in rows}
+    got = {r["currency"]: r["total"] for r in records}
     margin = simulated["futures_account"].margins["USDT"]
     assert got["USDT"] == margin.wallet_balance, margin
     fees = sum(f.fee for f in simulated["futures_fills"])
@@ -174,11 +168,7 @@ def test_futures_balance_equals_the_simulators_wallet(outcome):
 
 def test_tables_equal_nautilus_cache_balances(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, "SELECT account_id, currency, total, free, locked FROM account_balances")
-    got = {}
-    for r in rows:
-        got.setdefault(r["account_id"], {})[r["currency"]] = (r["total"], r["free"], r["locked"])
-    assert got == run.cache_balances
+    assert stored_balances(dsn) == run.cache_balances
 
 
 def test_replaying_every_event_changes_nothing(outcome):

@@ -4,7 +4,6 @@ simulator in exact decimals (the OKX swap in contracts x ctVal), and replaying e
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import Counter
 from decimal import Decimal
@@ -14,7 +13,16 @@ import pytest
 from backend.simulator.config import DEMO_ACCOUNT_ID, SimConfig
 from backend.simulator.harness import SimulatorThread
 from tests.conftest import temporary_database
-from tests.e2e.live_support import FILL_COLUMNS, fetch, live_config, run_live, simulator_fills, simulator_orders
+from tests.e2e.live_support import (
+    FILL_COLUMNS,
+    live_config,
+    order_outcomes,
+    rows,
+    run_live,
+    simulator_fills,
+    simulator_orders,
+    stored_balances,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -69,14 +77,10 @@ def outcome(tmp_path_factory, pg_server_dsn):
         yield run, simulated, dsn
 
 
-def _rows(dsn, query, *args):
-    return asyncio.run(fetch(dsn, query, *args))
-
 
 def test_order_statuses_in_the_oms(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, "SELECT instrument_id, side, order_type, status FROM unified_orders")
-    assert Counter((r["instrument_id"], r["side"], r["order_type"], r["status"]) for r in rows) == Counter({
+    assert order_outcomes(dsn) == Counter({
         (BYBIT_LINEAR, "BUY", "MARKET", "REJECTED"): 1,
         (BYBIT_SPOT, "BUY", "MARKET", "FILLED"): 1,
         (BYBIT_ETH_LINEAR, "BUY", "LIMIT", "CANCELED"): 1,
@@ -87,42 +91,42 @@ def test_order_statuses_in_the_oms(outcome):
         (OKX_SPOT, "BUY", "LIMIT", "REJECTED"): 1,
         (BINANCE_PERP, "BUY", "MARKET", "FILLED"): 1,
     })
-    statuses = {r["client_order_id"]: r["status"] for r in _rows(dsn, "SELECT client_order_id, status FROM unified_orders")}
+    statuses = {r["client_order_id"]: r["status"] for r in rows(dsn, "SELECT client_order_id, status FROM unified_orders")}
     assert statuses == {k: v for k, v in run.cache_orders.items() if k in statuses}
 
 
 def test_fills_equal_the_simulators_trades(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, f"SELECT {FILL_COLUMNS} FROM fills")
-    assert {tuple(r.values()) for r in rows} == simulated["fills"]
+    records = rows(dsn, f"SELECT {FILL_COLUMNS} FROM fills")
+    assert {tuple(r.values()) for r in records} == simulated["fills"]
     assert len([f for f in simulated["fills"] if f[0] == BYBIT_SPOT]) == 3  # the partial fills
 
 
 def test_amends_reach_the_oms_with_the_venues_figures(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, "SELECT instrument_id, venue_order_id, quantity, price FROM unified_orders "
+    records = rows(dsn, "SELECT instrument_id, venue_order_id, quantity, price FROM unified_orders "
                       "WHERE order_type = 'LIMIT' AND status = 'CANCELED'")
-    assert len(rows) == 2
-    for row in rows:
+    assert len(records) == 2
+    for row in records:
         order = simulated["orders"][(row["instrument_id"], row["venue_order_id"])]
         assert (row["quantity"], row["price"]) == (order.quantity, order.price)
-    assert {r["instrument_id"]: r["quantity"] for r in rows} == {BYBIT_ETH_LINEAR: Decimal("0.20"),
+    assert {r["instrument_id"]: r["quantity"] for r in records} == {BYBIT_ETH_LINEAR: Decimal("0.20"),
                                                                  OKX_ETH_SWAP: Decimal("2")}
 
 
 def test_filled_quantity_and_average_price_come_from_the_venue(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, "SELECT instrument_id, venue_order_id, filled_qty, avg_px FROM unified_orders "
+    records = rows(dsn, "SELECT instrument_id, venue_order_id, filled_qty, avg_px FROM unified_orders "
                       "WHERE filled_qty > 0")
-    assert len(rows) == 5
-    for row in rows:
+    assert len(records) == 5
+    for row in records:
         order = simulated["orders"][(row["instrument_id"], row["venue_order_id"])]
         assert (row["filled_qty"], row["avg_px"]) == (order.filled_quantity, order.avg_price)
 
 
 def test_cross_venue_position_nets_in_base_units_with_one_entry_per_venue_account(outcome):
     run, simulated, dsn = outcome
-    (row,) = _rows(dsn, "SELECT net_quantity, venue_positions FROM unified_positions "
+    (row,) = rows(dsn, "SELECT net_quantity, venue_positions FROM unified_positions "
                         "WHERE canonical_id = 'BTC/USDT:USDT'")
     positions = simulated["positions"]
     bybit, okx, binance = positions[("bybit", "linear")], positions[("okx", "swap")], positions[("binance",
@@ -141,9 +145,9 @@ def test_cross_venue_position_nets_in_base_units_with_one_entry_per_venue_accoun
 
 def test_balances_equal_the_simulators_wallets(outcome):
     run, simulated, dsn = outcome
-    rows = _rows(dsn, "SELECT a.venue, b.currency, b.total FROM account_balances b "
+    records = rows(dsn, "SELECT a.venue, b.currency, b.total FROM account_balances b "
                       "JOIN accounts a USING (trader_id, account_id) WHERE a.venue IN ('BYBIT', 'OKX')")
-    got = {(r["venue"], r["currency"]): r["total"] for r in rows}
+    got = {(r["venue"], r["currency"]): r["total"] for r in records}
     for venue, wallet in (("BYBIT", simulated["bybit_wallet"]), ("OKX", simulated["okx_wallet"])):
         for asset in ("USDT", "BTC"):
             assert got[(venue, asset)] == wallet[asset].total, (venue, asset)
@@ -151,10 +155,7 @@ def test_balances_equal_the_simulators_wallets(outcome):
 
 def test_tables_equal_nautilus_cache_balances(outcome):
     run, simulated, dsn = outcome
-    got = {}
-    for r in _rows(dsn, "SELECT account_id, currency, total, free, locked FROM account_balances"):
-        got.setdefault(r["account_id"], {})[r["currency"]] = (r["total"], r["free"], r["locked"])
-    assert got == run.cache_balances
+    assert stored_balances(dsn) == run.cache_balances
 
 
 def test_replaying_every_event_changes_nothing(outcome):

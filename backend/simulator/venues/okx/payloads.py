@@ -329,7 +329,6 @@ def transaction(listing: Listing, fill: SimFill, bill_id: str) -> dict[str, Any]
 def position(listing: Listing, snapshot: PositionSnapshot, trade_id: str, created_ms: int) -> dict[str, Any]:
     """One net-mode position (``GET /api/v5/account/positions`` and the ``positions`` channel). ``pos`` is signed
     contracts; the base quantity is ``pos * ctVal``."""
-    inst = listing.instrument
     return {
         "adl": "1",
         "availPos": text(abs(snapshot.quantity)),
