@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -44,6 +45,16 @@ def read_env_file(path: Path) -> dict[str, str]:
     return env
 
 
+def _terminate_with_parent() -> None:
+    """In the child before exec (Linux): get SIGTERM when the demo process dies, even by SIGKILL, so no simulator
+    is left behind holding its ports."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def simulator_process(work_dir: Path, venues: tuple[str, ...] = DEMO_VENUES, seed: int = 42) -> Iterator[dict[str, str]]:
     """Start ``venuesim`` in a child process; yields the env variables it wrote (URLs and demo keys)."""
@@ -55,7 +66,7 @@ def simulator_process(work_dir: Path, venues: tuple[str, ...] = DEMO_VENUES, see
         process = subprocess.Popen(
             [sys.executable, "-m", "backend.simulator.cli", "--venues", ",".join(venues), "--seed", str(seed),
              "--env-file", str(env_file)],
-            stdout=log_file, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT,
+            stdout=log_file, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, preexec_fn=_terminate_with_parent,
         )
         try:
             deadline = time.monotonic() + SIMULATOR_START_TIMEOUT_SECS

@@ -27,6 +27,13 @@ def payload(event: Any) -> dict[str, Any]:
 def limit_order_lifecycle(
     order_number: int, fills: list[tuple[str, str]], *, cancel: bool = False, ts0: int = 1_700_000_000_000_000_000
 ) -> list[dict[str, Any]]:
+    """The ``to_dict`` payloads of ``limit_order_events``."""
+    return [payload(e) for e in limit_order_events(order_number, fills, cancel=cancel, ts0=ts0)]
+
+
+def limit_order_events(
+    order_number: int, fills: list[tuple[str, str]], *, cancel: bool = False, ts0: int = 1_700_000_000_000_000_000
+) -> list[Any]:
     """Initialized, Submitted, Accepted, one OrderFilled per (qty, px), then optionally PendingCancel + Canceled."""
     ts = ts0 + order_number * 1_000_000
     order = LimitOrder(
@@ -63,4 +70,4 @@ def limit_order_lifecycle(
         ):
             order.apply(step)
             events.append(step)
-    return [payload(e) for e in events]
+    return events
