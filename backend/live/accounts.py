@@ -17,7 +17,9 @@ def convert_account_state(trader_id: str, payload: dict[str, Any]) -> AccountSta
     if payload.get("type") != "AccountState":
         raise ValueError(f"expected an AccountState event, got {payload.get('type')!r}")
     account_id = payload["account_id"]
-    ts_event_ns = int(payload["ts_event"])
+    # A venue may not time a state (Binance futures' REST account snapshot has updateTime 0): it is then placed at
+    # the moment NautilusTrader received it, the order in which NautilusTrader applies it too.
+    ts_event_ns = int(payload["ts_event"]) or int(payload["ts_init"])
     ts_event = ns_to_datetime(ts_event_ns)
     balances = tuple(
         BalanceRow(

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import textwrap
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import msgspec
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from backend.live import sql
@@ -117,6 +119,12 @@ async def print_tables(db: Database, trader_id: str, console: Console, which: Se
         render(console, "Margins", await pool.fetch(sql.SELECT_MARGINS, trader_id, venue), MARGIN_COLUMNS)
 
 
+def print_startup_error(console: Console, exc: Exception) -> None:
+    """One line per failed client, unwrapped and free of markup so it can be grepped."""
+    console.print("[red]Node failed to start:[/red]", highlight=False)
+    console.print(escape(textwrap.indent(str(exc), "  ")), highlight=False, soft_wrap=True)
+
+
 def print_health(console: Console, health: Sequence[Any]) -> None:
     records = [msgspec.structs.asdict(h) for h in health]
     render(console, "Clients", records, ("client", "kind", "venue", "connected", "last_message_age_secs", "stale", "reconnects"))
@@ -175,7 +183,7 @@ async def cmd_run(args: argparse.Namespace, console: Console) -> int:
         try:
             await node.run_until_signal(duration_secs=args.duration)
         except StartupError as exc:
-            console.print(f"[red]Node failed to start:[/red] {exc}")
+            print_startup_error(console, exc)
             return EXIT_RUNTIME
         await print_tables(db, config.trader_id, console, ["orders", "fills", "positions", "balances"])
     finally:

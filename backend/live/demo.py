@@ -87,7 +87,7 @@ def simulator_process(work_dir: Path, venues: tuple[str, ...] = DEMO_VENUES, see
 
 
 async def run_demo(console: Console, duration_secs: float = 20.0, work_dir: Path = Path(".live")) -> int:
-    from backend.live.cli import print_health, print_tables
+    from backend.live.cli import print_health, print_startup_error, print_tables
     from backend.live.trading_node import LiveTradingNode, StartupError
 
     database = await Database.connect(os.environ.get("LIVE_DATABASE_URL") or None, data_dir=DEFAULT_DATA_DIR)
@@ -104,7 +104,7 @@ async def run_demo(console: Console, duration_secs: float = 20.0, work_dir: Path
                 await node.run_until_signal(duration_secs=duration_secs,
                                             before_stop=lambda n: print_health(console, n.health()))
             except StartupError as exc:
-                console.print(f"[red]Node failed to start:[/red] {exc}")
+                print_startup_error(console, exc)
                 return 1
         await print_tables(database, config.trader_id, console, ["orders", "fills", "positions", "balances"])
     except DemoError as exc:

@@ -188,20 +188,30 @@ FROM unified_positions WHERE trader_id = $1 ORDER BY canonical_id
 
 # --- accounts -----------------------------------------------------------------------------------------------------
 
-# A state is kept in the history only when it differs from the account's previous state (so unchanged states write
-# nothing) and its event is new (so a replay writes nothing).
+# Every account state event ever written is either in the history or a repeat: a replay finds it and writes nothing.
+ACCOUNT_STATE_SEEN = """
+SELECT EXISTS (SELECT 1 FROM account_state_history WHERE trader_id = $1 AND event_id = $2::uuid)
+    OR EXISTS (SELECT 1 FROM account_state_repeats WHERE trader_id = $1 AND event_id = $2::uuid)
+"""
+
+# A state is kept in the history only when it differs from the account's previous state: the newest one at or before
+# its time, of equal times the one stored last.
 INSERT_ACCOUNT_STATE = """
 INSERT INTO account_state_history (trader_id, event_id, account_id, balances, margins, ts_event, ts_event_ns)
 SELECT $1, $2::uuid, $3, $4::jsonb, $5::jsonb, $6, $7
-WHERE NOT EXISTS (SELECT 1 FROM account_state_history WHERE trader_id = $1 AND event_id = $2::uuid)
-  AND NOT EXISTS (
+WHERE NOT EXISTS (
       SELECT 1 FROM (
           SELECT h.balances, h.margins FROM account_state_history h
           WHERE h.trader_id = $1 AND h.account_id = $3 AND h.ts_event_ns <= $7
-          ORDER BY h.ts_event_ns DESC LIMIT 1) AS previous
+          ORDER BY h.ts_event_ns DESC, h.seq DESC LIMIT 1) AS previous
       WHERE previous.balances = $4::jsonb AND previous.margins = $5::jsonb)
 ON CONFLICT (trader_id, event_id) DO NOTHING
 RETURNING event_id
+"""
+
+INSERT_ACCOUNT_STATE_REPEAT = """
+INSERT INTO account_state_repeats (trader_id, event_id, account_id, ts_event_ns) VALUES ($1, $2::uuid, $3, $4)
+ON CONFLICT (trader_id, event_id) DO NOTHING
 """
 
 # Margins the newest state no longer carries (a closed position) are removed from the current table.
@@ -214,22 +224,29 @@ INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (trader_id, kind, event_id, payload, error) VALUES ($1, $2, $3, $4::jsonb, $5)
 """
 
+# Returns whether the state is the account's newest so far (of equal times, the later one); no row when the account
+# is not recorded yet.
 TOUCH_ACCOUNT = """
-UPDATE accounts SET
-    margin_model = $3, base_currency = COALESCE($4, base_currency),
-    last_update_at = CASE WHEN last_update_ns IS NULL OR $6 > last_update_ns THEN $5 ELSE last_update_at END,
-    last_update_ns = GREATEST(COALESCE(last_update_ns, 0), $6)
-WHERE trader_id = $1 AND account_id = $2
+UPDATE accounts AS a SET
+    margin_model = $3, base_currency = COALESCE($4, a.base_currency),
+    last_update_at = CASE WHEN a.last_update_ns IS NULL OR $6 > a.last_update_ns THEN $5 ELSE a.last_update_at END,
+    last_update_ns = GREATEST(COALESCE(a.last_update_ns, 0), $6)
+FROM (SELECT last_update_ns FROM accounts WHERE trader_id = $1 AND account_id = $2 FOR UPDATE) AS before
+WHERE a.trader_id = $1 AND a.account_id = $2
+RETURNING before.last_update_ns IS NULL OR $6 >= before.last_update_ns
 """
 
+# A newer state sets a currency's row even when its figures did not change (so a late, older state cannot overwrite
+# them); of equal times the later one wins.
 UPSERT_BALANCE = """
 INSERT INTO account_balances AS b (trader_id, account_id, currency, total, free, locked, updated_at, updated_ns)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (trader_id, account_id, currency) DO UPDATE SET
     total = EXCLUDED.total, free = EXCLUDED.free, locked = EXCLUDED.locked,
     updated_at = EXCLUDED.updated_at, updated_ns = EXCLUDED.updated_ns
-WHERE EXCLUDED.updated_ns >= b.updated_ns
-  AND (b.total, b.free, b.locked) IS DISTINCT FROM (EXCLUDED.total, EXCLUDED.free, EXCLUDED.locked)
+WHERE EXCLUDED.updated_ns > b.updated_ns
+   OR (EXCLUDED.updated_ns = b.updated_ns
+       AND (b.total, b.free, b.locked) IS DISTINCT FROM (EXCLUDED.total, EXCLUDED.free, EXCLUDED.locked))
 """
 
 UPSERT_MARGIN = """
@@ -239,8 +256,10 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (trader_id, account_id, margin_key) DO UPDATE SET
     currency = EXCLUDED.currency, initial = EXCLUDED.initial, maintenance = EXCLUDED.maintenance,
     updated_at = EXCLUDED.updated_at, updated_ns = EXCLUDED.updated_ns
-WHERE EXCLUDED.updated_ns >= m.updated_ns
-  AND (m.initial, m.maintenance) IS DISTINCT FROM (EXCLUDED.initial, EXCLUDED.maintenance)
+WHERE EXCLUDED.updated_ns > m.updated_ns
+   OR (EXCLUDED.updated_ns = m.updated_ns
+       AND (m.currency, m.initial, m.maintenance) IS DISTINCT FROM (EXCLUDED.currency, EXCLUDED.initial,
+                                                                    EXCLUDED.maintenance))
 """
 
 # --- operator queries (the `live` command) -------------------------------------------------------------------------

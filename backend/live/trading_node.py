@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ import msgspec
 from nautilus_trader.adapters.binance.factories import BinanceLiveDataClientFactory, BinanceLiveExecClientFactory
 from nautilus_trader.adapters.bybit.factories import BybitLiveExecClientFactory
 from nautilus_trader.adapters.okx.factories import OKXLiveDataClientFactory, OKXLiveExecClientFactory
+from nautilus_trader.common.component import flush_logger
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.events import AccountState
 from nautilus_trader.model.identifiers import InstrumentId
@@ -113,9 +115,15 @@ class LiveTradingNode:
         return node
 
     async def start(self, timeout_secs: float | None = None) -> None:
-        """Start the pipeline and the node; returns once the trader is RUNNING, else raises StartupError."""
+        """Start the pipeline and the node; returns once the trader is RUNNING, else raises StartupError.
+
+        Never waits longer than NautilusTrader itself: the kernel gives up on clients that did not connect within
+        ``timeouts.connection_secs`` but then idles instead of failing, so the clients are checked at that moment
+        too. ``timeout_secs`` (default: every start-up timeout together) bounds the whole start.
+        """
         node = self.node or self.build()
         self.writer.start()
+        await self.writer.recover(Path(self.config.oms.spill_directory))
         self.positions = PositionSync(
             self.database.pool,
             self.trader_id,
@@ -127,11 +135,17 @@ class LiveTradingNode:
         await self.positions.load()
         self._run_task = asyncio.get_running_loop().create_task(node.run_async(), name="trading-node")
         timeouts = self.config.trading_node.timeouts
-        deadline = timeout_secs or (timeouts.connection_secs + timeouts.reconciliation_secs + timeouts.portfolio_secs + 10)
+        grace_secs = 1.0  # the kernel's own timers fire first
         started = time.monotonic()
-        while not node.kernel.trader.is_running:
-            if self._run_task.done() or time.monotonic() - started > deadline:
-                cause = self._startup_failure()
+        connect_deadline = started + timeouts.connection_secs + grace_secs
+        deadline = started + (timeout_secs or timeouts.connection_secs + timeouts.reconciliation_secs
+                              + timeouts.portfolio_secs + grace_secs)
+        kernel = node.kernel
+        while not kernel.trader.is_running:
+            now = time.monotonic()
+            connected = kernel.data_engine.check_connected() and kernel.exec_engine.check_connected()
+            if self._run_task.done() or now > deadline or (now > connect_deadline and not connected):
+                cause = await self._startup_failure()
                 await self.stop()
                 raise StartupError(cause)
             await asyncio.sleep(0.1)
@@ -142,42 +156,65 @@ class LiveTradingNode:
                  len(self.config.trading_node.data_clients), len(self.config.trading_node.exec_clients))
 
     async def stop(self) -> None:
-        """Stop the node, then write every pending event and a final position sync (never loses queued rows)."""
+        """Stop the node, then write every pending event and a final position sync (never loses queued rows).
+
+        Works at any stage: a start that did not finish is abandoned first, then the kernel stops the trader (the
+        strategies' last orders and cancels still produce events) and disconnects every client it connected.
+        """
         if self._stopped.is_set():
             return
         self._stopped.set()
         if self._health_task is not None:
             self._health_task.cancel()
-        node = self.node
-        if node is not None and node.kernel.trader.is_running:
-            await node.stop_async()
-        if self._run_task is not None and not self._run_task.done():
-            self._run_task.cancel()
-            try:
-                await self._run_task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001 - the node logs its own errors
-                pass
-        await self.writer.stop()
-        if self.positions is not None:
-            await self.positions.stop()
+        node, run_task = self.node, self._run_task
+        try:
+            if node is not None and run_task is not None and not node.kernel.trader.is_running:
+                await _cancel(run_task)  # still waiting on clients / reconciliation: stop waiting
+            if node is not None and node.kernel.is_running():
+                await node.stop_async()
+        except Exception:  # whatever the node does, the queued events are still written below
+            log.exception("Stopping the TradingNode failed")
+        finally:
+            if run_task is not None:
+                await _cancel(run_task)
+            await self.writer.stop(timeout_secs=self.config.oms.shutdown_flush_secs,
+                                   spill_dir=Path(self.config.oms.spill_directory))
+            if self.positions is not None:
+                await self.positions.stop()
         log.info("LiveTradingNode %s stopped: %s", self.trader_id, msgspec.json.encode(self.writer.stats).decode())
 
     async def run_until_signal(self, duration_secs: float | None = None,
                                before_stop: Callable[[LiveTradingNode], None] | None = None) -> None:
-        """Run until SIGINT / SIGTERM (or ``duration_secs``), then stop gracefully (``before_stop`` runs first)."""
+        """Run until SIGINT / SIGTERM (or ``duration_secs``), then stop gracefully (``before_stop`` runs first).
+
+        A signal during start-up abandons the start (no StartupError: the operator asked to stop). The handlers are
+        installed after the node is built because NautilusTrader's kernel installs its own on construction, which
+        would stop the node behind this object's back (no flush, and this method would wait forever)."""
+        if self.node is None:
+            self.build()
         loop = asyncio.get_running_loop()
         stop_requested = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop_requested.set)
+        stop_wait = loop.create_task(stop_requested.wait(), name="stop-signal")
         try:
-            await self.start()
+            starting = loop.create_task(self.start(), name="live-start")
+            await asyncio.wait((starting, stop_wait), return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                log.warning("Stop requested during start-up: abandoning the start")
+                await _cancel(starting)
+                return
+            starting.result()  # raises StartupError
             try:
-                await asyncio.wait_for(stop_requested.wait(), timeout=duration_secs)
+                await asyncio.wait_for(asyncio.shield(stop_wait), timeout=duration_secs)
             except TimeoutError:
                 pass
+            log.info("Stopping LiveTradingNode %s (%s)", self.trader_id,
+                     "signal" if stop_requested.is_set() else f"--duration {duration_secs} s")
             if before_stop is not None:
                 before_stop(self)
         finally:
+            stop_wait.cancel()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
             await self.stop()
@@ -222,17 +259,42 @@ class LiveTradingNode:
                 self._was_connected[key] = connected
             await asyncio.sleep(0.5)
 
-    def _startup_failure(self) -> str:
+    async def _startup_failure(self) -> str:
+        """One line per client that did not connect, with the cause its adapter logged, e.g.
+        ``exec client BINANCE_SPOT did not connect: BinanceClientError({'code': -1022, 'msg': 'Signature ...'})``.
+
+        The causes come from this node's own NautilusTrader log file (the adapters log a failed connect and swallow
+        the exception), so they need ``logging.log_directory``; configured secrets are masked, query strings of URLs
+        (timestamps, signatures) dropped.
+        """
+        kernel = self.node.kernel if self.node is not None else None
+        secrets = [s.get() for c in (*self.config.trading_node.data_clients.values(),
+                                     *self.config.trading_node.exec_clients.values())
+                   for s in (c.api_key, c.api_secret, c.passphrase) if s is not None]
+        timeouts = self.config.trading_node.timeouts
+        instance_id = kernel.instance_id.value if kernel is not None else ""
+        errors = await _recent_log_errors(self.config.logging.log_directory, instance_id, secrets)
+        no_log = ("cause not available: this node writes no log file (set logging.log_directory; in one process "
+                  "only the first node's logging settings apply)")
         lines = []
         for client_id, kind, client in self._clients():
-            if not client.is_connected:
-                lines.append(f"{kind} client {client_id} did not connect")
+            if client.is_connected:
+                continue
+            component = f"{'DataClient' if kind == 'data' else 'ExecClient'}-{client_id}"
+            causes = [text for name, text in errors or () if name == component]
+            silent = f"no error logged within timeouts.connection_secs ({timeouts.connection_secs:g} s)"
+            cause = causes[-1] if causes else no_log if errors is None else silent
+            unreachable = any(m in cause for m in ("Connection refused", "tcp connect error", "dns error",
+                                                   "Cannot connect", "Connect call failed"))
+            lines.append(f"{kind} client {client_id} did not connect"
+                         + (" (could not reach the venue)" if unreachable else "") + f": {cause}")
+        if self._run_task is not None and self._run_task.done() and not self._run_task.cancelled() \
+                and self._run_task.exception() is not None:
+            lines.append(f"the node stopped: {_masked(repr(self._run_task.exception()), secrets)}")
         if not lines:
             lines.append("the trader did not reach RUNNING (reconciliation or portfolio initialisation timed out)")
-        errors = _recent_log_errors(self.config.logging.log_directory)
-        if errors:
-            lines.append("venue/adapter errors:\n  " + "\n  ".join(errors))
-        return "; ".join(lines)
+            lines += [f"{name}: {text}" for name, text in (errors or [])[-5:]]
+        return "\n".join(lines)
 
     # -- message bus handlers (sync, on the event loop: convert and queue, never wait) ----------------------------
 
@@ -308,13 +370,48 @@ class LiveTradingNode:
                 await conn.executemany(sql.UPSERT_INSTRUMENT, [msgspec.structs.astuple(r) for r in rows])
 
 
-def _recent_log_errors(log_directory: str | None, limit: int = 8) -> list[str]:
-    """The last ERROR lines of the newest NautilusTrader log file, for start-up failure messages."""
-    if not log_directory:
-        return []
-    files = sorted(Path(log_directory).glob("*.log*"), key=lambda p: p.stat().st_mtime)
+async def _recent_log_errors(log_directory: str | None, instance_id: str, secrets: list[str],
+                             limit: int = 20) -> list[tuple[str, str]] | None:
+    """``(component, text)`` of the last ERROR records in this kernel's NautilusTrader log file (its name holds the
+    kernel's instance id, so an older run's file is never read); None when this kernel writes no file. ``text`` is
+    the record's last line: for a logged exception that is the exception itself, e.g. ``HttpError(... refused ...)``.
+    """
+    if not log_directory or not instance_id:
+        return None
+    flush_logger()  # the log thread writes through a buffer: wait (at most 0.5 s) until the files stop growing
+    files: list[Path] = []
+    size = -1
+    for _ in range(10):
+        files = sorted(Path(log_directory).glob(f"*{instance_id}*.log*"))
+        current = sum(f.stat().st_size for f in files)
+        if current == size:
+            break
+        size = current
+        await asyncio.sleep(0.05)
     if not files:
-        return []
-    errors = [line.strip() for line in files[-1].read_text(errors="replace").splitlines() if "[ERROR]" in line]
+        return None
+    header = re.compile(r"^\d{4}-\d\d-\d\dT\S+ \[(\w+)\] [^.\s]+\.(\S+): (.*)$")
+    records: list[tuple[str, list[str]]] = []
+    for path in files:
+        for line in path.read_text(errors="replace").splitlines():
+            match = header.match(line)
+            if match:
+                records.append((match[2], [match[3]]) if match[1] == "ERROR" else ("", []))
+            elif records and records[-1][0] and line.strip():
+                records[-1][1].append(line.strip())
+    errors = [(component, _masked(lines[-1], secrets)) for component, lines in records if component]
     return errors[-limit:]
 
+
+def _masked(text: str, secrets: list[str]) -> str:
+    """``text`` with configured secrets replaced by ``***`` and URL query strings (signatures) dropped."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return re.sub(r"(https?://[^\s?()]+)\?[^\s()]*", r"\1", text)
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and wait for it; its own errors were already logged by the node."""
+    if not task.done():
+        task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

@@ -30,7 +30,8 @@ from backend.live.trading_node import LiveTradingNode
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_SIM_CONFIG = PROJECT_ROOT / "configs" / "local-sim.json"
 TABLES = ("accounts", "instruments", "unified_orders", "order_events", "fills", "unified_positions",
-          "position_history", "account_balances", "account_margins", "account_state_history", "dead_letters")
+          "position_history", "account_balances", "account_margins", "account_state_history",
+          "account_state_repeats", "dead_letters")
 
 
 def live_config(tmp_path: Path, env: dict[str, str], dsn: str, clients: Iterable[str],
@@ -45,7 +46,7 @@ def live_config(tmp_path: Path, env: dict[str, str], dsn: str, clients: Iterable
     strategy = node["strategies"][0]
     strategy["config"]["actions"] = actions
     strategy["config"]["interval_secs"] = 0.3
-    raw.update(trader_id=trader_id, database={"dsn": dsn})
+    raw.update(trader_id=trader_id, database={"dsn": dsn}, oms={"spill_directory": str(tmp_path / "spill")})
     raw["logging"] = {"level": "WARNING"}
     path = tmp_path / "live.json"
     path.write_text(json.dumps(raw))
@@ -60,6 +61,7 @@ class LiveRun:
     tables_after_replay: dict[str, list[tuple]] = field(default_factory=dict)
     cache_orders: dict[str, Any] = field(default_factory=dict)  # client_order_id -> NautilusTrader order status
     cache_balances: dict[str, dict[str, tuple[Decimal, Decimal, Decimal]]] = field(default_factory=dict)
+    health: list[Any] = field(default_factory=list)  # LiveTradingNode.health() just before the stop
 
 
 async def table_snapshot(pool: Any) -> dict[str, list[tuple]]:
@@ -104,6 +106,7 @@ def run_live(config: LiveConfig, dsn: str, settled: Callable[[Any], bool] | None
                     f"{o.instrument_id} {o.side_string()} {o.type_string()} {o.status_string()}"
                     for o in trading_node.cache.orders()))
             await asyncio.sleep(0.5)  # the last account updates follow the fills
+            run.health = live.health()
             run.cache_orders = {o.client_order_id.value: o.status_string() for o in trading_node.cache.orders()}
             for account in trading_node.cache.accounts():
                 run.cache_balances[account.id.value] = {

@@ -176,3 +176,12 @@ def test_replaying_every_event_changes_nothing(outcome):
     assert len(run.captured) > 20
     assert run.tables_after_replay == run.tables_after_run
     assert run.tables_after_run["dead_letters"] == []
+
+
+def test_health_reports_every_client_connected_and_hearing_from_its_venue(outcome):
+    run, simulated, dsn = outcome
+    assert {(h.client, h.kind) for h in run.health} == {(c, k) for c in ("BINANCE_SPOT", "BINANCE_FUTURES")
+                                                       for k in ("data", "exec")}
+    for health in run.health:
+        assert health.connected and not health.stale and health.reconnects == 0, health
+        assert health.last_message_age_secs is not None and health.last_message_age_secs < 10, health

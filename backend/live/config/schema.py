@@ -92,11 +92,15 @@ class DatabaseSettings(_Section):
 
 
 class OmsSettings(_Section):
-    """The Unified OMS writer: batch size, flush cadence and the backlog size that triggers a warning."""
+    """The Unified OMS writer: batch size, flush cadence and the backlog size that triggers a warning. At shutdown a
+    PostgreSQL that stays unreachable for ``shutdown_flush_secs`` gets the unwritten rows spilled to a file under
+    ``spill_directory``; the next start writes them first."""
 
     batch_max_rows: PositiveInt = 2000
     flush_interval_ms: PositiveInt = 10
     queue_max_events: PositiveInt = 1_000_000
+    shutdown_flush_secs: PositiveSeconds = 30
+    spill_directory: str = ".live/spill"
 
 
 class PositionSettings(_Section):

@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -29,10 +30,10 @@ from backend.live import sql
 from backend.live.accounts import state_snapshot
 from backend.live.models import AccountRow, AccountStateRow
 from backend.live.oms.convert import ConvertedEvent, fold_changes
+from backend.live.oms.spill import WriteItem, read_spill, spill_files, write_spill
 
 log = logging.getLogger(__name__)
 
-WriteItem = ConvertedEvent | AccountStateRow | AccountRow
 
 # Errors after which the same batch may succeed when retried (the server or the network, not the data).
 _TRANSIENT = (
@@ -83,6 +84,7 @@ class OmsWriter:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._in_flight: list[WriteItem] = []  # the batch being written (spilled with the queue if never written)
         self._warned_backlog = False
         self.stats = WriterStats()
 
@@ -117,15 +119,47 @@ class OmsWriter:
         while self._queue or not self._idle.is_set():
             await self._idle.wait()
 
-    async def stop(self) -> None:
-        """Write everything still queued, then end the writer task."""
+    async def stop(self, timeout_secs: float | None = None, spill_dir: Path | None = None) -> Path | None:
+        """Write everything still queued, then end the writer task.
+
+        With ``timeout_secs``, a PostgreSQL that stays unreachable cannot hold the shutdown forever: what is not
+        written by then (the batch being retried and the queue) goes to a spill file in ``spill_dir``, returned,
+        which ``recover`` writes on the next start. Nothing accepted is lost either way.
+        """
         if self._task is None:
-            return
-        await self.flush()
+            return None
+        try:
+            await asyncio.wait_for(self.flush(), timeout_secs)
+        except TimeoutError:
+            if spill_dir is None:
+                raise
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+            pending = [*self._in_flight, *self._queue]
+            self._queue.clear()
+            path = write_spill(spill_dir, pending)
+            log.error("PostgreSQL unreachable for %.0f s at shutdown (%s): %d OMS rows kept in %s, written on the "
+                      "next start", timeout_secs, self.stats.last_error, len(pending), path)
+            return path
         self._stopping = True
         self._wakeup.set()
         await self._task
         self._task = None
+        return None
+
+    async def recover(self, spill_dir: Path) -> int:
+        """Write the rows a previous run spilled (idempotent), then delete their files; returns how many."""
+        count = 0
+        for path in spill_files(spill_dir):
+            items = read_spill(path)
+            for item in items:
+                self.submit(item)
+            await self.flush()
+            path.unlink()
+            count += len(items)
+            log.warning("Recovered %d OMS rows spilled by an earlier run from %s", len(items), path)
+        return count
 
     # -- consumer side ---------------------------------------------------------------------------------------------
 
@@ -138,7 +172,9 @@ class OmsWriter:
             self._wakeup.clear()
             while self._queue:
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._batch_max_rows))]
+                self._in_flight = batch
                 await self._write_with_retry(batch)
+                self._in_flight = []
             if len(self._queue) < self._queue_warn_size:
                 self._warned_backlog = False
             self._idle.set()
@@ -212,20 +248,28 @@ class OmsWriter:
                 await conn.execute(sql.RECOMPUTE_ORDER_FILLS, trader_id, order_ids)
 
     async def _write_account_state(self, conn: asyncpg.Connection, state: AccountStateRow) -> None:
+        """A new state goes to the history (or, equal to the previous one, to the repeats) and sets each currency's
+        balance it is newer for; the account's newest state also replaces its margins (as NautilusTrader's
+        ``MarginAccount.apply`` does). A state already written (a replay) changes nothing."""
+        if await conn.fetchval(sql.ACCOUNT_STATE_SEEN, state.trader_id, state.event_id):
+            return
         balances, margins = state_snapshot(state)
-        await conn.execute(
-            sql.TOUCH_ACCOUNT, state.trader_id, state.account_id, state.margin_model, state.base_currency,
-            state.ts_event, state.ts_event_ns,
-        )
         inserted = await conn.fetchval(
             sql.INSERT_ACCOUNT_STATE, state.trader_id, state.event_id, state.account_id,
             msgspec.json.encode(balances).decode(), msgspec.json.encode(margins).decode(),
             state.ts_event, state.ts_event_ns,
         )
         if inserted is None:
-            return  # a replay, or the same state as before
+            await conn.execute(sql.INSERT_ACCOUNT_STATE_REPEAT, state.trader_id, state.event_id, state.account_id,
+                               state.ts_event_ns)
+        newest = await conn.fetchval(
+            sql.TOUCH_ACCOUNT, state.trader_id, state.account_id, state.margin_model, state.base_currency,
+            state.ts_event, state.ts_event_ns,
+        )
         if state.balances:
             await conn.executemany(sql.UPSERT_BALANCE, [msgspec.structs.astuple(b) for b in state.balances])
+        if newest is False:
+            return  # an older state arriving late: the newer one's margins stand
         if state.margins:
             await conn.executemany(sql.UPSERT_MARGIN, [msgspec.structs.astuple(m) for m in state.margins])
         await conn.execute(
