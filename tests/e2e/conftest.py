@@ -24,6 +24,7 @@ What we learned about running TradingNodes inside pytest (NautilusTrader 1.231.0
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ def node_config(trader_id: str, data_clients: dict[str, Any], exec_clients: dict
     """A TradingNodeConfig for tests: quiet logs, short stop timeouts, reconciliation on."""
     return TradingNodeConfig(
         trader_id=trader_id,
-        logging=LoggingConfig(log_level="WARNING"),
+        logging=LoggingConfig(log_level=os.environ.get("E2E_LOG_LEVEL", "WARNING")),
         data_engine=LiveDataEngineConfig(),
         exec_engine=LiveExecEngineConfig(reconciliation=True),
         data_clients=data_clients,
