@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections import Counter
@@ -47,7 +48,7 @@ def live_config(tmp_path: Path, env: dict[str, str], dsn: str, clients: Iterable
     strategy["config"]["actions"] = actions
     strategy["config"]["interval_secs"] = 0.3
     raw.update(trader_id=trader_id, database={"dsn": dsn}, oms={"spill_directory": str(tmp_path / "spill")})
-    raw["logging"] = {"level": "WARNING"}
+    raw["logging"] = {"level": os.environ.get("E2E_LOG_LEVEL", "WARNING")}
     path = tmp_path / "live.json"
     path.write_text(json.dumps(raw))
     return LiveConfigLoader(path, env=env).load()
