@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from nautilus_trader.adapters.binance.factories import BinanceLiveDataClientFactory, BinanceLiveExecClientFactory
+from nautilus_trader.adapters.binance.factories import BinanceLiveDataClientFactory
 from nautilus_trader.adapters.bybit.factories import BybitLiveExecClientFactory
 from nautilus_trader.adapters.okx.factories import OKXLiveDataClientFactory, OKXLiveExecClientFactory
 from nautilus_trader.common.component import flush_logger
@@ -30,6 +30,7 @@ from nautilus_trader.model.instruments import Instrument
 
 from backend.live import canonical, sql
 from backend.live.accounts import convert_account_state
+from backend.live.adapters.binance import BinanceUniqueFillsExecClientFactory
 from backend.live.adapters.bybit import BybitPublicWsDataClientFactory
 from backend.live.config.schema import LiveConfig, VenueClient
 from backend.live.config.trading_node_config import binance_venue, build_trading_node_config
@@ -48,7 +49,7 @@ DATA_FACTORIES = {
     "OKX": OKXLiveDataClientFactory,
 }
 EXEC_FACTORIES = {
-    "BINANCE": BinanceLiveExecClientFactory,
+    "BINANCE": BinanceUniqueFillsExecClientFactory,
     "BYBIT": BybitLiveExecClientFactory,
     "OKX": OKXLiveExecClientFactory,
 }

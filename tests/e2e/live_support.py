@@ -12,7 +12,7 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -85,9 +85,11 @@ async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 
         await asyncio.sleep(0.05)
 
 
-def run_live(config: LiveConfig, dsn: str, settled: Callable[[Any], bool] | None = None) -> LiveRun:
+def run_live(config: LiveConfig, dsn: str, settled: Callable[[Any], bool] | None = None,
+             during: Callable[[Any], Awaitable[None]] | None = None) -> LiveRun:
     """Run the node until its script is done and ``settled(trading_node)`` holds, stop it (flushing everything),
-    then replay every captured order and account event through a second writer."""
+    then replay every captured order and account event through a second writer. ``during(trading_node)`` runs on
+    the node's loop while the script plays (e.g. to inject a fault at the right moment)."""
     holder: dict[str, Any] = {}
 
     async def main() -> LiveRun:
@@ -101,6 +103,8 @@ def run_live(config: LiveConfig, dsn: str, settled: Callable[[Any], bool] | None
         try:
             await live.start(timeout_secs=40)
             strategy = trading_node.trader.strategies()[0]
+            if during is not None:
+                await during(trading_node)
             await wait_until(lambda: strategy.done, "the scripted strategy to finish")
             if settled is not None:
                 await wait_until(lambda: settled(trading_node), "the orders to settle", describe=lambda: "; ".join(
