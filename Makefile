@@ -4,7 +4,7 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo bench clean-db schema
+.PHONY: venv test lint demo bench clean-db schema
 
 venv: $(STAMP)
 
@@ -20,8 +20,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'; \
 	touch $(STAMP)
 
-test: venv
+test: venv lint
 	$(PY) -m pytest -q -n 2 --dist loadfile
+
+lint: venv
+	$(PY) -m ruff check backend tests bench
 
 demo: venv
 	$(VENV)/bin/live demo

@@ -24,8 +24,8 @@ from nautilus_trader.adapters.bybit.factories import BybitLiveExecClientFactory
 from nautilus_trader.adapters.okx.factories import OKXLiveDataClientFactory, OKXLiveExecClientFactory
 from nautilus_trader.common.component import flush_logger
 from nautilus_trader.live.node import TradingNode
-from nautilus_trader.model.events import AccountState
-from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.events import AccountState, OrderInitialized
+from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
 from nautilus_trader.model.instruments import Instrument
 
 from backend.live import canonical, sql
@@ -89,6 +89,7 @@ class LiveTradingNode:
         self.positions: PositionSync | None = None
         self._refs: dict[InstrumentId, InstrumentRef] = {}
         self._known_accounts: set[str] = set()
+        self._initialized_orders: set[ClientOrderId] = set()
         self._last_event_monotonic: dict[str, float] = {}
         self._reconnects: dict[str, int] = {}
         self._was_connected: dict[str, bool] = {}
@@ -321,8 +322,21 @@ class LiveTradingNode:
         return settle or canonical_id.partition("/")[2] or None
 
     def _on_order_event(self, event: Any) -> None:
-        payload = type(event).to_dict(event)
         self._last_event_monotonic[event.instrument_id.venue.value] = time.monotonic()
+        if isinstance(event, OrderInitialized):
+            self._initialized_orders.add(event.client_order_id)
+        elif event.client_order_id not in self._initialized_orders:
+            self._initialized_orders.add(event.client_order_id)
+            # Orders NautilusTrader creates itself (reconciliation of orders placed elsewhere or while the node was
+            # down) publish no OrderInitialized; their first event names neither side, type nor quantity. Store the
+            # order's init event from the cache first so the row is complete (a replay of it changes nothing).
+            order = self.node.cache.order(event.client_order_id) if self.node is not None else None
+            if order is not None:
+                self._store_order_event(order.init_event)
+        self._store_order_event(event)
+
+    def _store_order_event(self, event: Any) -> None:
+        payload = type(event).to_dict(event)
         try:
             converted = convert_order_event(payload, self._ref_for_id(event.instrument_id))
         except (UnsupportedEvent, KeyError, ValueError, ArithmeticError) as exc:

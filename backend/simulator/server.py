@@ -18,12 +18,12 @@ import msgspec
 from aiohttp import web
 
 from backend.simulator.config import UNIFIED_WALLET, SimConfig, VenueConfig
-from backend.simulator.credentials_env import credential_env
 from backend.simulator.core.accounts import Ledger
 from backend.simulator.core.clock import SimClock
 from backend.simulator.core.errors import SimError
 from backend.simulator.core.faults import FaultState
 from backend.simulator.core.matching import SimExchange
+from backend.simulator.credentials_env import credential_env
 
 log = logging.getLogger(__name__)
 

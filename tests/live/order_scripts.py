@@ -8,8 +8,8 @@ from typing import Any
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.identifiers import AccountId, ClientOrderId, StrategyId, TradeId, TraderId, VenueOrderId
-from nautilus_trader.model.orders import LimitOrder
 from nautilus_trader.model.objects import Money, Price, Quantity
+from nautilus_trader.model.orders import LimitOrder
 from nautilus_trader.test_kit.providers import TestInstrumentProvider
 from nautilus_trader.test_kit.stubs.events import TestEventStubs
 

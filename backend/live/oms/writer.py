@@ -1,10 +1,11 @@
 """The batched, idempotent PostgreSQL writer behind the Unified OMS.
 
 ``submit`` is called from NautilusTrader's message-bus handlers: it only appends to an in-memory queue, so the
-event loop never waits on the database. One writer task drains the queue: whenever anything is queued it takes up
-to ``batch_max_rows`` items and writes them in one transaction (events and fills with one ``unnest`` statement
-each COPYed into a staging table and upserted from there, order rows folded to one change per order first). While a batch is being written the next one accumulates, so batches grow
-with load and an event waits at most one batch write (well under 10 ms at normal rates).
+event loop never waits on the database. One writer task drains the queue: once anything is queued it waits at most
+``flush_interval_ms`` for more (not at all when a full batch is waiting), takes up to ``batch_max_rows`` items and
+writes them in one transaction: events and fills are COPYed into temporary staging tables and inserted from there,
+order rows are folded to one change per order and upserted. While a batch is being written the next one
+accumulates, so batches grow with load.
 
 Nothing accepted is dropped: a batch that fails on a lost connection is retried (with back-off) until it is
 written; a batch that fails on bad data is split and written item by item, and an item the database refuses is

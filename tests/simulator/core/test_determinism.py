@@ -7,7 +7,6 @@ from decimal import Decimal as D
 import msgspec
 
 from backend.simulator.core import SimClock, SimExchange
-
 from tests.simulator.core.conftest import START_MS, spot_btc
 
 

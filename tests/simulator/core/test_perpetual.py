@@ -7,7 +7,6 @@ from decimal import Decimal as D
 import pytest
 
 from backend.simulator.core import Ledger, PositionUpdate, SimClock, SimError, SimExchange
-
 from tests.simulator.core.conftest import START_MS, perp_btc, spot_btc
 
 

@@ -12,8 +12,8 @@ from typing import Any
 from aiohttp import web
 
 from backend.simulator.venues.binance import errors, events, futures, spot
-from backend.simulator.venues.binance.rest import error_response
 from backend.simulator.venues.binance.market import BinanceMarket
+from backend.simulator.venues.binance.rest import error_response
 from backend.simulator.venues.binance.signing import Authenticator
 from backend.simulator.venues.binance.streams import MarketStreams
 from backend.simulator.venues.binance.user_data import ListenKeys, UserDataEndpoints, UserDataHub

@@ -55,4 +55,4 @@ class Catalog:
         return self._by_code.get(code)
 
     def of_type(self, inst_type: str | None) -> tuple[Listing, ...]:
-        return tuple(l for l in self.listings if inst_type in (None, l.inst_type))
+        return tuple(listing for listing in self.listings if inst_type in (None, listing.inst_type))

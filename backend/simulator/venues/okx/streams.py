@@ -94,7 +94,7 @@ def account_snapshot(venue: OkxVenue, account_id: str) -> dict[str, Any]:
     now = venue.now_ms()
     balances: dict[str, Any] = {}
     upl: dict[str, Decimal] = {}
-    for market, exchange in venue.exchanges.items():
+    for exchange in venue.exchanges.values():
         if account_id not in exchange.account_ids:
             continue
         snapshot = exchange.account(account_id)
