@@ -224,14 +224,9 @@ def spot_order(order: Any) -> dict[str, Any]:
     }
 
 
-def spot_new_order_result(order: Any, fills: Iterable[Any], transact_ms: int) -> dict[str, Any]:
-    """``POST /api/v3/order`` answer with ``newOrderRespType=FULL`` (the default for MARKET and LIMIT)."""
+def _spot_order_state(order: Any) -> dict[str, Any]:
+    """The order's figures as every spot order answer spells them."""
     return {
-        "symbol": order.symbol,
-        "orderId": order.order_id,
-        "orderListId": -1,
-        "clientOrderId": order.client_order_id or "",
-        "transactTime": transact_ms,
         "price": fmt(order.price, SPOT_PLACES),
         "origQty": fmt(order.quantity, SPOT_PLACES),
         "executedQty": fmt(order.filled_quantity, SPOT_PLACES),
@@ -241,6 +236,18 @@ def spot_new_order_result(order: Any, fills: Iterable[Any], transact_ms: int) ->
         "timeInForce": order.time_in_force,
         "type": order_type(order),
         "side": order.side,
+    }
+
+
+def spot_new_order_result(order: Any, fills: Iterable[Any], transact_ms: int) -> dict[str, Any]:
+    """``POST /api/v3/order`` answer with ``newOrderRespType=FULL`` (the default for MARKET and LIMIT)."""
+    return {
+        "symbol": order.symbol,
+        "orderId": order.order_id,
+        "orderListId": -1,
+        "clientOrderId": order.client_order_id or "",
+        "transactTime": transact_ms,
+        **_spot_order_state(order),
         "workingTime": transact_ms,
         "selfTradePreventionMode": "EXPIRE_MAKER",
         "fills": [
@@ -266,15 +273,7 @@ def spot_cancel_result(order: Any, cancel_client_id: str, transact_ms: int) -> d
         "orderListId": -1,
         "clientOrderId": cancel_client_id,
         "transactTime": transact_ms,
-        "price": fmt(order.price, SPOT_PLACES),
-        "origQty": fmt(order.quantity, SPOT_PLACES),
-        "executedQty": fmt(order.filled_quantity, SPOT_PLACES),
-        "origQuoteOrderQty": fmt(ZERO, SPOT_PLACES),
-        "cummulativeQuoteQty": fmt(order.cum_quote, SPOT_PLACES),
-        "status": order.status,
-        "timeInForce": order.time_in_force,
-        "type": order_type(order),
-        "side": order.side,
+        **_spot_order_state(order),
         "selfTradePreventionMode": "EXPIRE_MAKER",
     }
 
