@@ -71,20 +71,22 @@ def _cell(value: Any) -> str:
 def render(console: Console, title: str, records: Sequence[Any], columns: Sequence[str]) -> None:
     table = Table(title=f"{title} ({len(records)})", title_justify="left", show_lines=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        # free text gets a bounded width so ids and figures keep theirs
+        table.add_column(column, overflow="fold", max_width=40 if column in FREE_TEXT_COLUMNS else None)
     for record in records:
         table.add_row(*(_cell(record[c]) for c in columns))
     console.print(table)
 
 
-ORDER_COLUMNS = ("client_order_id", "venue", "account_id", "canonical_id", "side", "order_type", "quantity", "price",
-                 "status", "filled_qty", "avg_px", "venue_order_id", "reason")
-FILL_COLUMNS = ("ts_event", "venue", "canonical_id", "client_order_id", "trade_id", "side", "quantity",
-                "base_quantity", "price", "commission", "commission_currency", "liquidity_side")
+ORDER_COLUMNS = ("client_order_id", "account_id", "canonical_id", "side", "order_type", "quantity", "price", "status",
+                 "filled_qty", "avg_px", "reason")
+FILL_COLUMNS = ("ts_event", "account_id", "canonical_id", "trade_id", "side", "quantity", "base_quantity", "price",
+                "commission", "commission_currency", "liquidity_side")
 POSITION_COLUMNS = ("canonical_id", "net_quantity", "avg_entry_price", "realized_pnl", "unrealized_pnl",
                     "pnl_currency", "venues")
 BALANCE_COLUMNS = ("venue", "account_id", "margin_model", "currency", "total", "free", "locked", "updated_at")
 MARGIN_COLUMNS = ("venue", "account_id", "margin_key", "currency", "initial", "maintenance", "updated_at")
+FREE_TEXT_COLUMNS = {"reason", "venues"}
 
 
 async def _trader_id(pool: Any, config: LiveConfig | None, explicit: str | None) -> str:
