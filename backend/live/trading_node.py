@@ -85,6 +85,8 @@ class LiveTradingNode:
             batch_max_rows=config.oms.batch_max_rows,
             flush_interval_ms=config.oms.flush_interval_ms,
             queue_warn_size=config.oms.queue_max_events,
+            spill_dir=Path(config.oms.spill_directory),
+            spill_after_secs=config.oms.spill_after_secs,
         )
         self.positions: PositionSync | None = None
         self._refs: dict[InstrumentId, InstrumentRef] = {}

@@ -92,13 +92,14 @@ class DatabaseSettings(_Section):
 
 
 class OmsSettings(_Section):
-    """The Unified OMS writer: batch size, flush cadence and the backlog size that triggers a warning. At shutdown a
-    PostgreSQL that stays unreachable for ``shutdown_flush_secs`` gets the unwritten rows spilled to a file under
-    ``spill_directory``; the next start writes them first."""
+    """The Unified OMS writer: batch size, flush cadence and the backlog size that triggers a warning. When PostgreSQL
+    stays unreachable for ``spill_after_secs`` (or ``shutdown_flush_secs`` at shutdown), the unwritten rows go to
+    files under ``spill_directory``, written back as soon as it answers (or on the next start)."""
 
     batch_max_rows: PositiveInt = 2000
     flush_interval_ms: PositiveInt = 10
     queue_max_events: PositiveInt = 1_000_000
+    spill_after_secs: PositiveSeconds = 30
     shutdown_flush_secs: PositiveSeconds = 30
     spill_directory: str = ".live/spill"
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,6 +59,7 @@ class WriterStats(msgspec.Struct):
     account_states_received: int = 0
     batches: int = 0
     retries: int = 0
+    spilled: int = 0
     dead_letters: int = 0
     last_error: str | None = None
 
@@ -72,6 +74,8 @@ class OmsWriter:
         queue_warn_size: int = 1_000_000,
         retry_initial_secs: float = 0.05,
         retry_max_secs: float = 5.0,
+        spill_dir: Path | None = None,
+        spill_after_secs: float = 30.0,
     ) -> None:
         self._pool = pool
         self._batch_max_rows = batch_max_rows
@@ -79,6 +83,12 @@ class OmsWriter:
         self._queue_warn_size = queue_warn_size
         self._retry_initial = retry_initial_secs
         self._retry_max = retry_max_secs
+        # During a database outage longer than spill_after_secs, batches go to spill files instead of waiting in
+        # memory (a process that dies then loses nothing); they are written once the database answers again.
+        self._spill_dir = spill_dir
+        self._spill_after = spill_after_secs
+        self._outage_since: float | None = None
+        self._spilled = False
         self._queue: deque[WriteItem] = deque()
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
@@ -176,6 +186,8 @@ class OmsWriter:
                 self._in_flight = batch
                 await self._write_with_retry(batch)
                 self._in_flight = []
+                if self._spilled and self._outage_since is None:
+                    await self._write_spilled()
             if len(self._queue) < self._queue_warn_size:
                 self._warned_backlog = False
             self._idle.set()
@@ -189,10 +201,17 @@ class OmsWriter:
                 async with self._pool.acquire() as conn:
                     await self._write_batch(conn, batch)
                 self.stats.batches += 1
+                self._outage_since = None
                 return
             except _TRANSIENT as exc:
                 self.stats.retries += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                now = time.monotonic()
+                self._outage_since = self._outage_since or now
+                if self._spill_dir is not None and now - self._outage_since >= self._spill_after:
+                    self._spill([*batch, *self._queue])
+                    self._queue.clear()
+                    return
                 log.warning("OMS batch of %d not written (%s); retrying in %.2fs", len(batch), exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_max)
@@ -205,6 +224,32 @@ class OmsWriter:
                 for item in batch:
                     await self._write_with_retry([item])
                 return
+
+    def _spill(self, items: list[WriteItem]) -> None:
+        assert self._spill_dir is not None
+        path = write_spill(self._spill_dir, items)
+        self._spilled = True
+        self.stats.spilled += len(items)
+        log.error("PostgreSQL unreachable for %.0f s (%s): %d OMS rows kept in %s until it answers again",
+                  time.monotonic() - (self._outage_since or time.monotonic()), self.stats.last_error, len(items), path)
+
+    async def _write_spilled(self) -> None:
+        """The database answers again: write the spill files, oldest first, deleting each once written."""
+        assert self._spill_dir is not None
+        for path in spill_files(self._spill_dir):
+            items = read_spill(path)
+            for start in range(0, len(items), self._batch_max_rows):
+                chunk = items[start:start + self._batch_max_rows]
+                try:
+                    async with self._pool.acquire() as conn:
+                        await self._write_batch(conn, chunk)
+                except _TRANSIENT:
+                    return  # down again: the file stays (rewriting its first chunks later changes nothing)
+                except asyncpg.PostgresError:
+                    await self._write_with_retry(chunk)  # item by item, refused ones to dead_letters
+            path.unlink()
+            log.warning("Wrote %d OMS rows back from %s", len(items), path)
+        self._spilled = False
 
     async def _write_batch(self, conn: asyncpg.Connection, batch: list[WriteItem]) -> None:
         events = [item for item in batch if isinstance(item, ConvertedEvent)]
@@ -245,8 +290,11 @@ class OmsWriter:
             for conflict in await conn.fetch(sql.CONFLICTING_STAGED_FILLS):  # after the insert: batch-internal too
                 self.stats.dead_letters += 1
                 log.error("OMS fill conflict, kept in dead_letters: %s", conflict["error"])
-            for trader_id, order_ids in _group_order_ids(fills):
-                await conn.execute(sql.RECOMPUTE_ORDER_FILLS, trader_id, order_ids)
+        # Totals follow new fills, and also a quantity that arrives after the fills (a late OrderInitialized, or an
+        # OrderUpdated): the same fills may then mean FILLED.
+        resized = [c for c in changes if c.quantity is not None]
+        for trader_id, order_ids in _group_order_ids([*fills, *resized]):
+            await conn.execute(sql.RECOMPUTE_ORDER_FILLS, trader_id, order_ids)
 
     async def _write_account_state(self, conn: asyncpg.Connection, state: AccountStateRow) -> None:
         """A new state goes to the history (or, equal to the previous one, to the repeats) and sets each currency's
@@ -302,8 +350,9 @@ class OmsWriter:
                 delay = min(delay * 2, self._retry_max)
 
 
-def _group_order_ids(fills: Iterable[Any]) -> list[tuple[str, list[str]]]:
+def _group_order_ids(rows: Iterable[Any]) -> list[tuple[str, list[str]]]:
+    """The client order ids of fill or change rows, per trader."""
     by_trader: dict[str, set[str]] = {}
-    for fill in fills:
-        by_trader.setdefault(fill.trader_id, set()).add(fill.client_order_id)
+    for row in rows:
+        by_trader.setdefault(row.trader_id, set()).add(row.client_order_id)
     return [(trader, sorted(ids)) for trader, ids in by_trader.items()]
