@@ -183,7 +183,8 @@ async def cmd_run(args: argparse.Namespace, console: Console) -> int:
     try:
         node = LiveTradingNode(config, db)
         try:
-            await node.run_until_signal(duration_secs=args.duration)
+            await node.run_until_signal(duration_secs=args.duration,
+                                        before_stop=lambda n: print_health(console, n.health()))
         except StartupError as exc:
             print_startup_error(console, exc)
             return EXIT_RUNTIME
