@@ -10,6 +10,7 @@ import asyncio
 import logging
 import sys
 import textwrap
+import warnings
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -237,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pgserver").setLevel(logging.WARNING)  # its INFO lines repeat what database.py logs
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")  # platformdirs, via pgserver: harmless
     console = Console(width=200)
     try:
         if args.command == "check-config":

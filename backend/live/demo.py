@@ -106,6 +106,8 @@ async def run_demo(console: Console, duration_secs: float = 20.0, work_dir: Path
             except StartupError as exc:
                 print_startup_error(console, exc)
                 return 1
+        console.print(f"Tables of trader {config.trader_id}: every demo run so far (the embedded database under "
+                      f"{DEFAULT_DATA_DIR} persists; remove .live/ to start over).")
         await print_tables(database, config.trader_id, console, ["orders", "fills", "positions", "balances"])
     except DemoError as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
