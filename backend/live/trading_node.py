@@ -13,6 +13,7 @@ import logging
 import re
 import signal
 import time
+from collections import deque
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +24,7 @@ from nautilus_trader.adapters.binance.factories import BinanceLiveDataClientFact
 from nautilus_trader.adapters.bybit.factories import BybitLiveExecClientFactory
 from nautilus_trader.adapters.okx.factories import OKXLiveDataClientFactory, OKXLiveExecClientFactory
 from nautilus_trader.common.component import flush_logger
+from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.events import AccountState, OrderInitialized
 from nautilus_trader.model.identifiers import ClientOrderId, InstrumentId
@@ -92,6 +94,8 @@ class LiveTradingNode:
         self._refs: dict[InstrumentId, InstrumentRef] = {}
         self._known_accounts: set[str] = set()
         self._initialized_orders: set[ClientOrderId] = set()
+        self._recent_account_events: set[UUID4] = set()
+        self._recent_account_event_order: deque[UUID4] = deque(maxlen=4096)
         self._last_event_monotonic: dict[str, float] = {}
         self._reconnects: dict[str, int] = {}
         self._was_connected: dict[str, bool] = {}
@@ -356,6 +360,14 @@ class LiveTradingNode:
             self.positions.request()
 
     def _on_account_event(self, event: AccountState) -> None:
+        # The same AccountState can reach events.account.* more than once; the database would ignore the repeats,
+        # but they need not cost it a round trip.
+        if event.id in self._recent_account_events:
+            return
+        if len(self._recent_account_event_order) == self._recent_account_event_order.maxlen:
+            self._recent_account_events.discard(self._recent_account_event_order[0])
+        self._recent_account_event_order.append(event.id)
+        self._recent_account_events.add(event.id)
         account_id = event.account_id.value
         if account_id not in self._known_accounts:
             self._known_accounts.add(account_id)
