@@ -1,7 +1,7 @@
 """Order throughput of the simulator's Binance REST path: signed limit orders + cancels over 127.0.0.1.
 
-The simulator runs in this process (``run_simulator``) and so does the aiohttp client, on the same event loop (in this
-sandbox a second process costs more in socket wake-ups than it gains in CPU). Each order is one signed
+The simulator runs as it is deployed, in its own process (``venuesim``, real-time clock); the aiohttp client runs in
+this one. Each order is one signed
 ``POST /api/v3/order`` (a GTC limit far from the market, so it rests) then one signed ``DELETE /api/v3/order``: an
 order counts once it is placed and cancelled. The baseline sends orders one at a time; the measured run keeps
 ``--concurrency`` orders in flight. Each is run ``--repeat`` times and the best run is reported (other processes on
@@ -15,22 +15,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT))
 
 from backend.simulator.config import (  # noqa: E402
     DEMO_ACCOUNT_ID,
     DEMO_BINANCE_HMAC_KEY,
     DEMO_BINANCE_HMAC_SECRET,
-    SimConfig,
 )
-from backend.simulator.harness import run_simulator  # noqa: E402
 from backend.simulator.venues.binance.client import SignedClient, hmac_signer  # noqa: E402
 
 TARGET_ORDERS_PER_SEC = 2_000
@@ -60,33 +61,48 @@ async def orders_per_second(client: SignedClient, numbers: Iterator[int], orders
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     print(f"    {orders} orders, {concurrency} in flight: {orders / wall:7.0f} orders/s wall, "
-          f"{orders / cpu:7.0f} per CPU-second")
+          f"{orders / cpu:7.0f} per client CPU-second")
     return orders / wall
 
 
 async def main(orders: int, concurrency: int, baseline_orders: int, repeat: int) -> float:
     # Eager tasks (Python 3.12): aiohttp's per-request tasks start at once instead of one loop turn later.
     asyncio.get_running_loop().set_task_factory(asyncio.eager_task_factory)
-    # Real-time clock (the client signs with its wall clock) and no background market ticks: orders only.
-    config = SimConfig.default(venues=("binance",), tick_interval_ms=0)
-    async with run_simulator(config) as sim:
-        exchange = sim.exchange("binance", "spot")
-        # No cookie jar and no client-side timeouts: per-request work the simulator's answers never need.
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
-                                         cookie_jar=aiohttp.DummyCookieJar(),
-                                         timeout=aiohttp.ClientTimeout(total=None)) as session:
-            client = SignedClient(session, sim.urls["binance"]["spot"], DEMO_BINANCE_HMAC_KEY,
-                                  hmac_signer(DEMO_BINANCE_HMAC_SECRET), exchange.clock.now_ms)
-            numbers = itertools.count()
-            await orders_per_second(client, numbers, 200, concurrency)  # warm-up: connections and code paths
-            baselines = [await orders_per_second(client, numbers, baseline_orders, 1) for _ in range(repeat)]
-            measured_runs = [await orders_per_second(client, numbers, orders, concurrency) for _ in range(repeat)]
-        left_open = exchange.open_orders(DEMO_ACCOUNT_ID)
-        placed = len(exchange.order_history(DEMO_ACCOUNT_ID))
+    with tempfile.TemporaryDirectory() as work_dir:
+        env_file = Path(work_dir) / "sim.env"
+        simulator = subprocess.Popen(
+            [sys.executable, "-m", "backend.simulator.cli", "--venues", "binance", "--env-file", str(env_file)],
+            cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+        )
+        try:
+            while not env_file.exists():
+                if simulator.poll() is not None:
+                    raise RuntimeError(f"venuesim exited with code {simulator.returncode}")
+                await asyncio.sleep(0.05)
+            base_url = next(line.split("=", 1)[1] for line in env_file.read_text().splitlines()
+                            if line.startswith("SIM_BINANCE_SPOT_HTTP="))
+            # No cookie jar and no client-side timeouts: per-request work the simulator's answers never need.
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency),
+                                             cookie_jar=aiohttp.DummyCookieJar(),
+                                             timeout=aiohttp.ClientTimeout(total=None)) as session:
+                client = SignedClient(session, base_url, DEMO_BINANCE_HMAC_KEY, hmac_signer(DEMO_BINANCE_HMAC_SECRET),
+                                      lambda: time.time_ns() // 1_000_000)  # the simulator runs on the wall clock
+                numbers = itertools.count()
+                await orders_per_second(client, numbers, 200, concurrency)  # warm-up: connections and code paths
+                baselines = [await orders_per_second(client, numbers, baseline_orders, 1) for _ in range(repeat)]
+                measured_runs = [await orders_per_second(client, numbers, orders, concurrency) for _ in range(repeat)]
+                async with session.get(f"{base_url}/_sim/state") as response:
+                    state = await response.json()
+            placed = next(numbers)
+        finally:
+            simulator.terminate()
+            simulator.wait(timeout=10)
+    left_open = state["markets"]["spot"]["accounts"][DEMO_ACCOUNT_ID]["open_orders"]
     if left_open:
         raise RuntimeError(f"{len(left_open)} orders were left open")
     baseline, measured = max(baselines), max(measured_runs)
-    print(f"simulator Binance spot REST: {placed} signed limit orders placed and cancelled (2 requests each)")
+    print(f"simulator Binance spot REST (venuesim process): {placed} signed limit orders placed and cancelled "
+          f"(2 requests each)")
     print(f"  baseline, one at a time : {baseline:7.0f} orders/s ({2 * baseline:7.0f} requests/s)  "
           f"runs: {', '.join(f'{r:.0f}' for r in baselines)}")
     print(f"  {concurrency:3d} in flight          : {measured:7.0f} orders/s ({2 * measured:7.0f} requests/s)  "
