@@ -1,0 +1,1 @@
+"""Operating a node: HTTP health and metrics endpoints, machine-readable logs."""
