@@ -18,6 +18,7 @@ import msgspec
 from nacl.signing import SigningKey
 
 from backend.simulator.core.accounts import FeeSchedule
+from backend.simulator.core.funding import MAX_ABS_RATE
 from backend.simulator.core.instruments import SimInstrument
 
 D = Decimal
@@ -57,6 +58,8 @@ class MarketConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     fees: FeeSchedule | None = None
     depth: int = 10
     asset_places: int = 8  # fees, realized PnL and margin holds are rounded to this many decimals
+    funding_interval_ms: int = 8 * 60 * 60 * 1000  # perpetuals: funding settles at multiples of this (UTC)
+    funding_rate: Decimal = Decimal("0.0001")  # perpetuals: the rate every symbol starts with (per interval)
 
 
 class VenueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -141,6 +144,11 @@ def _validate(config: SimConfig) -> None:
                 raise SimConfigError(f"{where}.markets.{label}.depth: must be at least 1")
             if not 0 <= market.asset_places <= 18:
                 raise SimConfigError(f"{where}.markets.{label}.asset_places: must be between 0 and 18")
+            if market.funding_interval_ms < 1000:
+                raise SimConfigError(f"{where}.markets.{label}.funding_interval_ms: must be at least 1000")
+            if abs(market.funding_rate) > MAX_ABS_RATE:
+                raise SimConfigError(f"{where}.markets.{label}.funding_rate: must be between -{MAX_ABS_RATE} and "
+                                     f"{MAX_ABS_RATE}")
         wallets = {UNIFIED_WALLET} if venue_config.unified else set(venue_config.markets)
         account_ids: set[str] = set()
         for index, account in enumerate(venue_config.accounts):

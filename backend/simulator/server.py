@@ -18,6 +18,7 @@ import msgspec
 from aiohttp import web
 
 from backend.simulator.config import UNIFIED_WALLET, SimConfig, VenueConfig
+from backend.simulator.core import funding
 from backend.simulator.core.accounts import Ledger
 from backend.simulator.core.clock import SimClock
 from backend.simulator.core.errors import SimError
@@ -28,6 +29,7 @@ from backend.simulator.credentials_env import credential_env
 log = logging.getLogger(__name__)
 
 CONTROL_PREFIX = "/_sim/"
+FUNDING_CHECK_S = 0.25
 SHUTDOWN_TIMEOUT_S = 2.0  # connections a venue did not register are cut after this on stop
 _ENCODER = msgspec.json.Encoder()
 
@@ -70,6 +72,10 @@ def build_runtime(venue: str, config: SimConfig) -> VenueRuntime:
                            faults=faults, asset_places=market.asset_places)
         for label, market in settings.markets.items()
     }
+    for label, exchange in exchanges.items():
+        if exchange.funding is not None:
+            market = settings.markets[label]
+            exchange.funding.configure(market.funding_interval_ms, market.funding_rate, clock.now_ms())
     credentials: dict[str, SimCredential] = {}
     for account in settings.accounts:
         shared = Ledger(account.balances.get(UNIFIED_WALLET, {})) if settings.unified else None
@@ -178,7 +184,37 @@ def control_routes(runtime: VenueRuntime, label: str) -> list[web.RouteDef]:
 
     async def advance_clock(body: dict[str, Any]) -> dict[str, Any]:
         runtime.clock.advance(_integer(body, "ms"))
-        return {"now_ms": runtime.clock.now_ms(), "offset_ms": runtime.clock.offset_ms}
+        settled = [p for exchange in runtime.exchanges.values() for p in funding.settle_due(exchange)]
+        return {"now_ms": runtime.clock.now_ms(), "offset_ms": runtime.clock.offset_ms,
+                "funding_payments": len(settled)}
+
+    def perpetuals(body: dict[str, Any]) -> list[SimExchange]:
+        targets = [e for e in (_targets(runtime, label, body) if "market" in body else runtime.exchanges.values())
+                   if e.funding is not None]
+        if not targets:
+            raise ControlError(f"market: {runtime.name} has no perpetual market here")
+        symbol = body.get("symbol")
+        if symbol is not None and not any(symbol in e.instruments for e in targets):
+            raise ControlError(f"symbol: {symbol!r} is not a perpetual on {runtime.name}")
+        return targets
+
+    async def settle_funding(body: dict[str, Any]) -> dict[str, Any]:
+        symbol = body.get("symbol")
+        payments = []
+        for exchange in perpetuals(body):
+            if symbol is None or symbol in exchange.instruments:
+                payments.extend(funding.settle_now(exchange, None if symbol is None else [symbol]))
+        return {"payments": msgspec.to_builtins(payments)}
+
+    async def funding_rate(body: dict[str, Any]) -> dict[str, Any]:
+        symbol, rate = _text(body, "symbol"), _decimal(body, "rate")
+        for exchange in perpetuals(body):
+            if symbol in exchange.instruments:
+                try:
+                    exchange.funding.set_rate(symbol, rate)  # type: ignore[union-attr]
+                except ValueError as exc:
+                    raise ControlError(str(exc)) from None
+        return {"symbol": symbol, "rate": str(rate)}
 
     async def drop_websockets(body: dict[str, Any]) -> dict[str, Any]:
         return {"closed": await faults.drop_sockets()}
@@ -216,6 +252,8 @@ def control_routes(runtime: VenueRuntime, label: str) -> list[web.RouteDef]:
         "liquidity": liquidity,
         "step": step,
         "clock/advance": advance_clock,
+        "funding/settle": settle_funding,
+        "funding/rate": funding_rate,
         "faults/ws/drop": drop_websockets,
         "faults/user-stream/pause": pause_user_stream,
         "faults/user-stream/resume": resume_user_stream,
@@ -345,6 +383,7 @@ class SimulatorServer:
         self.env: dict[str, str] = {}
         self._runners: list[web.AppRunner] = []
         self._stepper: asyncio.Task[None] | None = None
+        self._funding_timer: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         try:
@@ -376,15 +415,18 @@ class SimulatorServer:
         self.env.update(credential_env(self.config))
         if self.config.tick_interval_ms > 0:
             self._stepper = asyncio.create_task(self._step_markets(self.config.tick_interval_ms / 1000))
+        if not self.config.manual_clock:  # a manual clock settles funding when advanced (/_sim/clock/advance)
+            self._funding_timer = asyncio.create_task(self._settle_funding())
 
     async def stop(self) -> None:
-        if self._stepper is not None:
-            self._stepper.cancel()
-            try:
-                await self._stepper
-            except asyncio.CancelledError:
-                pass
-            self._stepper = None
+        for task in (self._stepper, self._funding_timer):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        self._stepper = self._funding_timer = None
         for runtime in self.runtimes.values():
             await runtime.faults.drop_sockets()
         for runner in reversed(self._runners):
@@ -400,6 +442,17 @@ class SimulatorServer:
 
     def state(self, venue: str) -> dict[str, Any]:
         return state_of(self.runtimes[venue])
+
+    async def _settle_funding(self) -> None:
+        """Funding at each perpetual's interval boundary (checked every FUNDING_CHECK_S)."""
+        while True:
+            await asyncio.sleep(FUNDING_CHECK_S)
+            for runtime in self.runtimes.values():
+                for exchange in runtime.exchanges.values():
+                    try:
+                        funding.settle_due(exchange)
+                    except Exception:
+                        log.exception("funding on %s failed", exchange.name)
 
     async def _step_markets(self, interval_s: float) -> None:
         while True:

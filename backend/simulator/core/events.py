@@ -12,6 +12,7 @@ from typing import Literal
 
 import msgspec
 
+from backend.simulator.core.funding import FundingPayment
 from backend.simulator.core.orders import SimFill, SimOrder
 
 OrderUpdateKind = Literal["NEW", "TRADE", "CANCELED", "EXPIRED", "AMENDED", "TRIGGERED"]
@@ -64,11 +65,12 @@ class OrderUpdate(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AccountUpdate(msgspec.Struct, frozen=True, kw_only=True):
-    """Balances of ``assets`` changed (fill, fee, lock/unlock for an order); ``balances`` are their new values."""
+    """Balances of ``assets`` changed (fill, fee, lock/unlock for an order, funding); ``balances`` are their new
+    values."""
 
     exchange: str
     account_id: str
-    reason: Literal["ORDER", "TRADE", "ADJUSTMENT"]
+    reason: Literal["ORDER", "TRADE", "ADJUSTMENT", "FUNDING"]
     balances: tuple[BalanceSnapshot, ...]
     time_ms: int
 
@@ -104,4 +106,4 @@ class BookUpdate(msgspec.Struct, frozen=True, kw_only=True):
     time_ms: int
 
 
-SimEvent = OrderUpdate | AccountUpdate | PositionUpdate | PublicTrade | BookUpdate
+SimEvent = OrderUpdate | AccountUpdate | PositionUpdate | PublicTrade | BookUpdate | FundingPayment

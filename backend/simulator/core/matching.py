@@ -37,6 +37,7 @@ from backend.simulator.core.events import (
     SimEvent,
 )
 from backend.simulator.core.faults import FaultState
+from backend.simulator.core.funding import FundingPayment, FundingSchedule
 from backend.simulator.core.instruments import SimInstrument
 from backend.simulator.core.market import SimMarket
 from backend.simulator.core.orders import ORDER_TYPES, SIDES, TIMES_IN_FORCE, SimFill, SimOrder
@@ -109,6 +110,7 @@ class SimExchange:
             symbol: deque(maxlen=RECENT_TRADES_KEPT) for symbol in self.instruments
         }
         self._listeners: list[Listener] = []
+        self.funding = FundingSchedule(self.instruments, clock.now_ms()) if self.kind == "perpetual" else None
 
     # -- setup -----------------------------------------------------------------------------------------------------
 
@@ -228,6 +230,13 @@ class SimExchange:
             raise SimError("insufficient_balance", f"cannot withdraw {-delta} {asset}", field="amount")
         state.ledger.change_total(asset, delta)
         self._emit_balances(state, "ADJUSTMENT", (asset,), self.clock.now_ms())
+
+    def book_funding(self, payment: FundingPayment) -> None:
+        """Move the wallet by a funding payment (``core/funding.py`` computes it); the balance may go negative."""
+        state = self._account(payment.account_id)
+        state.ledger.change_total(payment.asset, payment.amount)
+        self._emit(payment)
+        self._emit_balances(state, "FUNDING", (payment.asset,), payment.time_ms)
 
     # -- trading ---------------------------------------------------------------------------------------------------
 
