@@ -1,13 +1,16 @@
 """Shared fixtures: a real PostgreSQL server and a fresh database per test that needs one.
 
 The server is the one `LIVE_TEST_DATABASE_URL` names, else an embedded PostgreSQL (pgserver) started under a
-temporary directory for this test session. Each `fresh_dsn` is a new, empty database on that server.
+temporary directory for this test session (one per xdist worker) and stopped, its directory removed, when the session
+ends. Each `fresh_dsn` is a new, empty database on that server.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit, urlunsplit
@@ -15,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from backend.live.database import Database, start_embedded_server
+from backend.live.database import Database, start_embedded_server, stop_embedded_server
 
 
 def _with_database(dsn: str, database: str) -> str:
@@ -23,13 +26,31 @@ def _with_database(dsn: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
+@contextlib.contextmanager
+def embedded_test_server() -> Iterator[str]:
+    """An embedded PostgreSQL for this process; yields its DSN, then stops it and removes its files.
+
+    Not under pytest's temporary directory: as root, pgserver runs PostgreSQL as the ``pgserver`` user, which must
+    enter every parent directory, and pytest keeps ``/tmp/pytest-of-root`` at mode 0700 (resetting it at each
+    worker's start)."""
+    base = tempfile.mkdtemp(prefix="live-test-pg-")
+    data_dir = os.path.join(base, "pgdata")
+    try:
+        yield start_embedded_server(data_dir, keep_running=False)
+    finally:
+        stop_embedded_server(data_dir)
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def pg_server_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+def pg_server_dsn() -> Iterator[str]:
     """DSN of a PostgreSQL server whose default database may be used to create test databases."""
     from_env = os.environ.get("LIVE_TEST_DATABASE_URL", "").strip()
     if from_env:
-        return from_env
-    return start_embedded_server(tmp_path_factory.mktemp("pgdata"))
+        yield from_env
+        return
+    with embedded_test_server() as dsn:
+        yield dsn
 
 
 @contextlib.contextmanager

@@ -2,7 +2,13 @@
 
 Where the database is comes from, in order: an explicit DSN (the config's ``database.dsn``), the
 ``LIVE_DATABASE_URL`` environment variable, else an embedded PostgreSQL (the ``pgserver`` package) under a data
-directory, started on first use and reused while it runs.
+directory, started on first use and reused while it runs (it outlives the command; ``live db stop`` stops it).
+
+The embedded server's data directory does not depend on the working directory, so ``live run`` and ``live orders``
+started anywhere see the same database: the config's ``database.data_dir`` (relative to the config file), else
+``$LIVE_DATA_DIR``, else ``/var/lib/live-trading/pgdata`` for root, else ``pgdata`` under the user's data directory
+(``~/.local/share/live-trading/pgdata`` on Linux). Not ``~root`` for root: pgserver runs PostgreSQL as its own
+``pgserver`` user and would have to open every parent directory of the data directory to it.
 
 Migrations are the numbered ``migrations/NNNN_name.sql`` files, applied in order, each in its own transaction,
 while holding a PostgreSQL advisory lock, so two processes that migrate at once apply each file exactly once.
@@ -15,6 +21,8 @@ import hashlib
 import logging
 import os
 import re
+import shutil
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -28,7 +36,8 @@ from backend.live import sql
 log = logging.getLogger(__name__)
 
 DSN_ENV_VAR = "LIVE_DATABASE_URL"
-DEFAULT_DATA_DIR = Path(".live/pgdata")
+DATA_DIR_ENV_VAR = "LIVE_DATA_DIR"
+ROOT_DATA_DIR = Path("/var/lib/live-trading/pgdata")
 MIGRATION_FILE = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 
 
@@ -48,20 +57,96 @@ def redact_dsn(dsn: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def start_embedded_server(data_dir: Path = DEFAULT_DATA_DIR) -> str:
-    """Start (or reuse, when it already runs) the embedded PostgreSQL under ``data_dir``; returns its DSN."""
+def default_data_dir() -> Path:
+    """Where the embedded server keeps its data when the config names no ``database.data_dir`` (see the module doc)."""
+    from_env = os.environ.get(DATA_DIR_ENV_VAR, "").strip()
+    if from_env:
+        return Path(from_env).expanduser().resolve()
+    if os.name == "posix" and os.geteuid() == 0:
+        return ROOT_DATA_DIR
+    import platformdirs  # a pgserver dependency
+
+    return platformdirs.user_data_path("live-trading") / "pgdata"
+
+
+DEFAULT_DATA_DIR = default_data_dir()
+
+
+def _resolved(data_dir: str | os.PathLike[str] | None) -> Path:
+    return default_data_dir() if data_dir is None else Path(data_dir).expanduser().resolve()
+
+
+def start_embedded_server(data_dir: str | os.PathLike[str] | None = None, *, keep_running: bool = True) -> str:
+    """Start (or reuse, when it already runs) the embedded PostgreSQL under ``data_dir``; returns its DSN.
+
+    ``keep_running``: the server outlives this process, so the next run (or ``live orders``) reuses it; otherwise it
+    stops when the last process using it exits (pgserver counts them) or at ``stop_embedded_server``."""
     import pgserver  # imported here: only the embedded path needs it
 
-    data_dir = Path(data_dir).resolve()
+    data_dir = _resolved(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    # cleanup_mode=None: the server outlives this process, so the next run (or `live orders`) reuses it.
-    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    try:
+        # Not pgserver.get_server: it caches one handle per directory for the process's lifetime and would hand back
+        # the DSN of a server stopped since (``live db stop``, a test); the constructor checks and starts it.
+        server = pgserver.PostgresServer(data_dir, cleanup_mode=None if keep_running else "stop")
+    except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
+        log_file = data_dir / "log"
+        raise DatabaseError(f"cannot start the embedded PostgreSQL in {data_dir}: {exc}"
+                            + (f" (server log: {log_file})" if log_file.exists() else "")) from None
     dsn = server.get_uri()
     log.info("Embedded PostgreSQL running: data directory %s, DSN %s", data_dir, dsn)
     return dsn
 
 
-def resolve_dsn(configured_dsn: str | None, data_dir: Path = DEFAULT_DATA_DIR) -> str:
+@dataclass(frozen=True)
+class EmbeddedStatus:
+    """What ``live db status`` reports about the embedded server under ``data_dir``."""
+
+    data_dir: Path
+    initialized: bool  # a cluster exists there (PG_VERSION)
+    pid: int | None  # the running postmaster, None when stopped
+    dsn: str | None  # how to connect while it runs
+
+    @property
+    def running(self) -> bool:
+        return self.pid is not None
+
+
+def embedded_status(data_dir: str | os.PathLike[str] | None = None) -> EmbeddedStatus:
+    """The embedded server's state, read from its data directory; never starts it."""
+    from pgserver.utils import PostmasterInfo
+
+    data_dir = _resolved(data_dir)
+    info = PostmasterInfo.read_from_pgdata(data_dir) if (data_dir / "postmaster.pid").is_file() else None
+    running = info is not None and info.is_running()
+    return EmbeddedStatus(data_dir=data_dir, initialized=(data_dir / "PG_VERSION").is_file(),
+                          pid=info.pid if running else None, dsn=info.get_uri() if running else None)
+
+
+def stop_embedded_server(data_dir: str | os.PathLike[str] | None = None, *, delete_data: bool = False) -> bool:
+    """Stop the embedded server under ``data_dir`` (fast shutdown: open sessions are ended, committed data kept);
+    returns whether one was running. ``delete_data`` then removes the data directory: every table is lost."""
+    from pgserver._commands import POSTGRES_BIN_PATH
+
+    status = embedded_status(data_dir)
+    if status.running:
+        run_as = {}
+        if os.name == "posix" and os.geteuid() == 0:  # pgserver runs the server as its own user when root
+            run_as = {"user": status.data_dir.stat().st_uid}
+        try:
+            subprocess.run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(status.data_dir), "-m", "fast", "-w", "stop"],
+                           check=True, capture_output=True, text=True, timeout=60, **run_as)
+        except subprocess.CalledProcessError as exc:
+            raise DatabaseError(f"cannot stop the embedded PostgreSQL in {status.data_dir}: "
+                                f"{exc.stderr.strip() or exc}") from None
+        log.info("Embedded PostgreSQL in %s stopped", status.data_dir)
+    if delete_data and status.data_dir.exists():
+        shutil.rmtree(status.data_dir)
+        log.info("Embedded PostgreSQL data directory %s removed", status.data_dir)
+    return status.running
+
+
+def resolve_dsn(configured_dsn: str | None, data_dir: Path | None = None) -> str:
     """The DSN to connect to: the configured one, else ``$LIVE_DATABASE_URL``, else the embedded server's."""
     if configured_dsn:
         return configured_dsn
@@ -164,7 +249,7 @@ class Database:
         cls,
         dsn: str | None = None,
         *,
-        data_dir: Path = DEFAULT_DATA_DIR,
+        data_dir: Path | None = None,
         min_size: int = 1,
         max_size: int = 10,
         timeout: float = 10.0,

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from backend.live.config.loader import ConfigError, LiveConfigLoader, load_config
+from backend.live.config.loader import ConfigError, ConfigProblems, LiveConfigLoader, load_config
 from backend.live.config.schema import LiveConfig, TradingNodeSettings, VenueClient, json_schema
 from backend.live.config.secrets import Secret, enc_hook
 
@@ -221,6 +221,73 @@ def test_missing_file_raises_file_not_found(tmp_path):
         load_config(tmp_path / "absent.json", env={})
 
 
+def test_every_problem_is_reported_in_one_run(tmp_path, caplog):
+    """An unset variable, a wrong type and an unknown key: all three, each with its path, in one error."""
+    config = mutate(lambda c: (c["database"].update(pool_max_size="many"), c["trading_node"].update(bogus_key=1)))
+    error = load_error(tmp_path, config, caplog, env={"OKX_PASSPHRASE": PASSPHRASE})
+    assert isinstance(error, ConfigProblems)
+    assert sorted(p.path for p in error.problems) == sorted([
+        f"{EXEC}.BINANCE_SPOT.api_secret", "database.pool_max_size", "trading_node.bogus_key"])
+    assert "environment variable BINANCE_API_SECRET is not set" in str(error)
+    assert "3 problems" in str(error)
+
+
+def test_every_unset_variable_is_named_without_follow_up_errors(tmp_path, caplog):
+    config = mutate(lambda c: client(c).update(endpoints={"http": "${SIM_HTTP}", "ws_private": "${SIM_WS}"}))
+    error = load_error(tmp_path, config, caplog, env={})
+    assert isinstance(error, ConfigProblems)
+    assert sorted(p.path for p in error.problems) == sorted([
+        f"{EXEC}.BINANCE_SPOT.api_secret", f"{EXEC}.BINANCE_SPOT.endpoints.http",
+        f"{EXEC}.BINANCE_SPOT.endpoints.ws_private", f"{EXEC}.OKX.passphrase"])
+    assert all("is not set" in p.message for p in error.problems)  # no "expected an http:// URL" for ${SIM_HTTP}
+
+
+def test_every_broken_cross_field_rule_is_reported(tmp_path, caplog):
+    config = mutate(lambda c: (client(c).pop("api_secret"), client(c, "OKX").pop("passphrase"),
+                               c["database"].update(pool_min_size=20)))
+    error = load_error(tmp_path, config, caplog)
+    assert {p.path for p in error.problems} == {f"{EXEC}.BINANCE_SPOT.api_secret", f"{EXEC}.OKX.passphrase",
+                                                "database.pool_min_size"}
+
+
+STRATEGY = "trading_node.strategies[0]"
+
+
+@pytest.mark.parametrize(("settings", "path", "text"), [
+    ({"actions": [], "interval_sec": 2}, f"{STRATEGY}.config.interval_sec", "unknown field (expected one of: actions,"),
+    ({"actions": [], "interval_secs": "fast"}, f"{STRATEGY}.config.interval_secs", "Expected `float`, got `str`"),
+    ({"interval_secs": 1}, f"{STRATEGY}.config.actions", "required field is missing"),
+    ({"actions": [{"op": "market", "instrument_id": "BTCUSDT.BINANCE", "qty": "1"}]},
+     f"{STRATEGY}.config.actions[0].qty", "unknown field"),
+])
+def test_strategy_config_is_checked_by_its_own_config_class(tmp_path, caplog, settings, path, text):
+    error = load_error(tmp_path, mutate(lambda c: c["trading_node"]["strategies"][0].update(config=settings)), caplog)
+    assert error.path == path
+    assert text in str(error)
+
+
+def test_strategy_config_problems_come_with_the_others(tmp_path, caplog):
+    config = mutate(lambda c: (c["trading_node"]["strategies"][0].update(config={"actions": [], "interval_sec": 2}),
+                               c["trading_node"].update(bogus_key=1)))
+    error = load_error(tmp_path, config, caplog)
+    assert {p.path for p in error.problems} == {f"{STRATEGY}.config.interval_sec", "trading_node.bogus_key"}
+
+
+def test_strategy_that_cannot_be_imported_names_the_path(tmp_path, caplog):
+    config = mutate(lambda c: c["trading_node"]["strategies"][0].update(config_path="backend.live.nope:Config"))
+    error = load_error(tmp_path, config, caplog)
+    assert error.path == f"{STRATEGY}.config_path"
+    assert "cannot import backend.live.nope:Config" in str(error)
+
+
+def test_relative_data_dir_is_relative_to_the_config_file(tmp_path, monkeypatch):
+    (tmp_path / "configs").mkdir()
+    path = tmp_path / "configs" / "config.json"
+    path.write_text(json.dumps({"trader_id": "T-001", "database": {"data_dir": "../state/pgdata"}}))
+    monkeypatch.chdir("/")
+    assert load_config(path, env={}).database.data_dir == str(tmp_path / "state" / "pgdata")
+
+
 def test_cross_field_rules_also_apply_when_built_in_code():
     bybit = VenueClient(venue="BYBIT", products=("LINEAR",))
     with pytest.raises(ConfigError, match=r"^trading_node\.exec_clients\.X\.api_key: required"):
@@ -235,7 +302,7 @@ def test_minimal_config_gets_every_default(tmp_path):
     assert config.trader_id == "TRADER-001"
     db = config.database
     assert (db.dsn, db.data_dir, db.pool_min_size, db.pool_max_size, db.connect_timeout_secs) == (
-        None, ".live/pgdata", 1, 10, 10)
+        None, None, 1, 10, 10)
     oms = config.oms
     assert (oms.batch_max_rows, oms.flush_interval_ms, oms.queue_max_events) == (2000, 10, 1_000_000)
     assert config.positions.sync_interval_secs == 5.0
@@ -289,13 +356,13 @@ def test_references_inside_strings_lists_and_strategy_configs(tmp_path):
     config = mutate(lambda c: (
         c["trading_node"]["strategies"][0]["config"].update(
             actions=[{"op": "market", "instrument_id": "${SYMBOL}.BINANCE", "quantity": "${QTY:-0.01}"}],
-            note="costs $${NOT_A_VAR} and $5"),
+            order_id_tag="costs $${NOT_A_VAR} and $5"),
         client(c)["endpoints"].update(http="http://127.0.0.1:${PORT}"),
     ))
     loaded = load_config(write(tmp_path, config), env={**ENV, "SYMBOL": "BTCUSDT", "PORT": "9000"})
     strategy_config = loaded.trading_node.strategies[0].config
     assert strategy_config["actions"] == [{"op": "market", "instrument_id": "BTCUSDT.BINANCE", "quantity": "0.01"}]
-    assert strategy_config["note"] == "costs ${NOT_A_VAR} and $5"
+    assert strategy_config["order_id_tag"] == "costs ${NOT_A_VAR} and $5"
     assert loaded.trading_node.exec_clients["BINANCE_SPOT"].endpoints.http == "http://127.0.0.1:9000"
 
 

@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import uuid
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
+import psutil
 import pytest
 
-from backend.live.database import Database, DatabaseError, load_migrations, migrate, redact_dsn
+from backend.live.database import (
+    Database,
+    DatabaseError,
+    EmbeddedStatus,
+    default_data_dir,
+    embedded_status,
+    load_migrations,
+    migrate,
+    redact_dsn,
+    start_embedded_server,
+    stop_embedded_server,
+)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_migrations_apply_once_and_rerun_as_noop(fresh_dsn: str) -> None:
@@ -135,3 +156,82 @@ async def test_unreachable_server_error_names_dsn_without_password() -> None:
         await Database.connect("postgresql://bob:hunter2@127.0.0.1:1/live", timeout=2)
     assert "127.0.0.1:1" in str(err.value)
     assert "hunter2" not in str(err.value)
+
+
+# -- the embedded server -----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def embedded_dir() -> Iterator[Path]:
+    """A data directory outside pytest's 0700 temporary tree (as root, PostgreSQL runs as the ``pgserver`` user);
+    whatever server a test leaves there is stopped."""
+    base = Path(tempfile.mkdtemp(prefix="live-test-embedded-"))
+    try:
+        yield base / "pgdata"
+    finally:
+        stop_embedded_server(base / "pgdata")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _postgres_processes_of(data_dir: Path) -> list[int]:
+    return [p.pid for p in psutil.process_iter(["cmdline"])
+            if p.info["cmdline"] and str(data_dir) in " ".join(p.info["cmdline"])]
+
+
+async def test_embedded_server_starts_reports_its_status_and_stops(embedded_dir: Path) -> None:
+    assert embedded_status(embedded_dir) == EmbeddedStatus(embedded_dir, initialized=False, pid=None, dsn=None)
+    dsn = start_embedded_server(embedded_dir)
+    status = embedded_status(embedded_dir)
+    assert status.running and status.initialized and status.dsn == dsn
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE TABLE kept (id int); INSERT INTO kept VALUES (7)")
+    finally:
+        await conn.close()
+
+    assert stop_embedded_server(embedded_dir) is True
+    assert not embedded_status(embedded_dir).running
+    assert _postgres_processes_of(embedded_dir) == []
+    assert stop_embedded_server(embedded_dir) is False  # already stopped: nothing to do
+
+    conn = await asyncpg.connect(start_embedded_server(embedded_dir))  # the data survived the stop
+    try:
+        assert await conn.fetchval("SELECT id FROM kept") == 7
+    finally:
+        await conn.close()
+    stop_embedded_server(embedded_dir, delete_data=True)
+    assert not embedded_dir.exists()
+
+
+def test_default_data_dir_does_not_depend_on_the_working_directory(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("LIVE_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.chdir(tmp_path)
+    first = default_data_dir()
+    monkeypatch.chdir("/")
+    assert default_data_dir() == first == tmp_path / "xdg" / "live-trading" / "pgdata"
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert default_data_dir() == Path("/var/lib/live-trading/pgdata")
+    monkeypatch.setenv("LIVE_DATA_DIR", "relative/pg")
+    assert default_data_dir() == Path("/relative/pg")  # resolved once, against the directory it was set in
+
+
+def test_test_session_without_a_server_stops_its_embedded_server(tmp_path: Path) -> None:
+    """What ``make test`` does on a machine without PostgreSQL: the session's embedded server is gone afterwards."""
+    record = tmp_path / "dsn.txt"
+    (tmp_path / "test_inner.py").write_text(
+        "def test_uses_a_database(fresh_dsn):\n"
+        f"    open({str(record)!r}, 'w').write(fresh_dsn)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("LIVE_TEST_DATABASE_URL", "LIVE_DATABASE_URL")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "tests.conftest", "-p", "no:cacheprovider", "-n", "2",
+         "--rootdir", str(tmp_path), "-c", os.devnull, str(tmp_path / "test_inner.py")],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    socket_dir = Path(parse_qs(urlsplit(record.read_text()).query)["host"][0])
+    assert socket_dir.name == "pgdata"
+    assert _postgres_processes_of(socket_dir) == []
+    assert not socket_dir.exists()

@@ -3,7 +3,13 @@
 Every failure is a ``ConfigError`` whose ``path`` is the dotted path of the field (``trading_node.exec_clients.
 BINANCE_SPOT.api_key``) and whose text never contains a secret: msgspec's own messages are rewritten (its ``$.a[...]``
 paths get their dict keys back, enum errors list the allowed values) and a value is only echoed when it was written
-literally in the file, never when it came from the environment.
+literally in the file, never when it came from the environment. A file with several problems raises one
+``ConfigProblems`` listing all of them (every unset variable, every bad field, every broken cross-field rule), so a
+user fixes a config in one round.
+
+Each strategy's ``config`` is checked against the strategy's own config class (``config_path``) the way
+NautilusTrader will decode it, except that an unknown key is an error (NautilusTrader would silently ignore a typo):
+``trading_node.strategies[0].config.interval_sec: unknown field (expected one of: ...)``.
 
 Substitution, in every string value (not in keys): ``${VAR}`` is the variable (an error if it is not set),
 ``${VAR:-default}`` the default when the variable is unset or empty, ``$${`` a literal ``${``. Numbers and booleans
@@ -12,6 +18,7 @@ may be given as strings (``"pool_max_size": "${POOL_MAX:-10}"``).
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -24,10 +31,11 @@ from typing import Any
 
 import msgspec
 
-from backend.live.config.schema import ConfigError, LiveConfig
+from backend.live.config.schema import ConfigError, ConfigProblems, LiveConfig
 from backend.live.config.secrets import dec_hook
 
-__all__ = ["ConfigError", "LiveConfigLoader", "load_config", "read_json", "substitute_env", "validate_config"]
+__all__ = ["ConfigError", "ConfigProblems", "LiveConfigLoader", "load_config", "read_json", "substitute_env",
+           "validate_config"]
 
 log = logging.getLogger(__name__)
 
@@ -102,15 +110,28 @@ def _substitute_string(text: str, env: Mapping[str, str], path: str) -> tuple[st
     return _REFERENCE.sub(replace, text), references > 0
 
 
-def substitute_env(data: Any, env: Mapping[str, str]) -> tuple[Any, frozenset[str]]:
-    """``data`` with every string value substituted, and the dotted paths of the values that held a reference."""
+def _raise_all(errors: list[ConfigError]) -> None:
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigProblems(errors)
+
+
+def _substitute_collecting(data: Any, env: Mapping[str, str]) -> tuple[Any, frozenset[str], list[ConfigError]]:
+    """Like ``substitute_env``, but every bad reference is collected (its value is left as written) instead of
+    raised."""
     from_env: set[str] = set()
+    errors: list[ConfigError] = []
 
     def walk(value: Any, at: str) -> Any:
         if isinstance(value, str):
             if "${" not in value:
                 return value
-            substituted, referenced = _substitute_string(value, env, at)
+            try:
+                substituted, referenced = _substitute_string(value, env, at)
+            except ConfigError as exc:
+                errors.append(exc)
+                return value
             if referenced:
                 from_env.add(at)
             return substituted
@@ -120,7 +141,15 @@ def substitute_env(data: Any, env: Mapping[str, str]) -> tuple[Any, frozenset[st
             return [walk(item, _join(at, index)) for index, item in enumerate(value)]
         return value
 
-    return walk(data, ""), frozenset(from_env)
+    return walk(data, ""), frozenset(from_env), errors
+
+
+def substitute_env(data: Any, env: Mapping[str, str]) -> tuple[Any, frozenset[str]]:
+    """``data`` with every string value substituted, and the dotted paths of the values that held a reference;
+    every unset variable and malformed reference is reported at once."""
+    substituted, from_env, errors = _substitute_collecting(data, env)
+    _raise_all(errors)
+    return substituted, from_env
 
 
 # -- validation and error rewriting ------------------------------------------------------------------------------------
@@ -154,10 +183,11 @@ def _converts(value: Any, tp: Any) -> bool:
     return True
 
 
-def _locate(msgspec_path: str, data: Any) -> tuple[str, Any]:
+def _locate(msgspec_path: str, data: Any, root: Any = LiveConfig, base: str = "") -> tuple[str, Any]:
     """msgspec's ``$.a[...].b[0]`` -> (``a.KEY.b[0]``, the field's type): ``[...]`` is a dict key msgspec does not
-    report, found again as the first entry of that dict that fails to validate."""
-    path, tp = "", LiveConfig
+    report, found again as the first entry of that dict that fails to validate. ``root`` is the type ``data`` was
+    converted to, ``base`` the dotted path of ``data`` in the file."""
+    path, tp = base, root
     for token in _MSGSPEC_PATH_TOKEN.finditer(msgspec_path):
         bare = _bare(tp)
         field, index = token.group("field"), token.group("index")
@@ -191,11 +221,12 @@ def _meta_description(tp: Any) -> str | None:
     return None
 
 
-def _explain(error: msgspec.ValidationError, data: Any, from_env: frozenset[str]) -> ConfigError:
+def _explain(error: msgspec.ValidationError, data: Any, from_env: frozenset[str], root: Any = LiveConfig,
+             base: str = "") -> ConfigError:
     text = str(error)
     match = _MSGSPEC_ERROR.fullmatch(text)
     message, msgspec_path = (match.group("message"), match.group("path")) if match else (text, "$")  # root: no path
-    path, tp = _locate(msgspec_path, data)
+    path, tp = _locate(msgspec_path, data, root, base)
     if (field := re.fullmatch(r"Object missing required field `(.+)`", message)) is not None:
         return ConfigError(_join(path, field.group(1)), "required field is missing")
     if (field := re.fullmatch(r"Object contains unknown field `(.+)`", message)) is not None:
@@ -214,16 +245,134 @@ def _explain(error: msgspec.ValidationError, data: Any, from_env: frozenset[str]
     return ConfigError(path, message)
 
 
-def validate_config(data: Any, from_env: frozenset[str] = frozenset()) -> LiveConfig:
-    """Plain JSON data (already substituted) -> ``LiveConfig``, or a ``ConfigError`` naming the field."""
+def _unknown_field(path: str, known: Any) -> ConfigError:
+    names = ", ".join(f.encode_name for f in msgspec.structs.fields(known))
+    return ConfigError(path, f"unknown field (expected one of: {names})")
+
+
+def _problems(data: Any, tp: Any, path: str, from_env: frozenset[str], *, strict: bool = False,
+              forbid_unknown: bool = False) -> list[ConfigError]:
+    """Every problem of ``data`` as type ``tp``: a struct's unknown and missing fields and each field's own problems
+    (msgspec alone stops at the first); when its parts are fine, the whole is converted, which runs the cross-field
+    rules of ``__post_init__``. ``forbid_unknown`` treats every struct as ``forbid_unknown_fields``."""
+    bare = _bare(tp)
+    parts: list[ConfigError] = []
+    if _is_struct(bare) and isinstance(data, dict):
+        fields = {f.encode_name: f for f in msgspec.structs.fields(bare)}
+        forbid = forbid_unknown or bare.__struct_config__.forbid_unknown_fields
+        for key, value in data.items():
+            if key in fields:
+                parts += _problems(value, fields[key].type, _join(path, key), from_env, strict=strict,
+                                   forbid_unknown=forbid_unknown)
+            elif forbid:
+                parts.append(_unknown_field(_join(path, key), bare))
+        parts += [ConfigError(_join(path, name), "required field is missing")
+                  for name, f in fields.items() if f.required and name not in data]
+    elif typing.get_origin(bare) is dict and isinstance(data, dict):
+        value_type = typing.get_args(bare)[1] if typing.get_args(bare) else Any
+        for key, value in data.items():
+            parts += _problems(value, value_type, _join(path, key), from_env, strict=strict,
+                               forbid_unknown=forbid_unknown)
+    elif typing.get_origin(bare) in (list, tuple) and isinstance(data, list):
+        args = typing.get_args(bare)
+        if args and (typing.get_origin(bare) is list or (len(args) == 2 and args[1] is Ellipsis)):
+            for index, value in enumerate(data):
+                parts += _problems(value, args[0], _join(path, index), from_env, strict=strict,
+                                   forbid_unknown=forbid_unknown)
+    if parts:
+        return parts
     try:
-        # strict=False: numbers and booleans may be strings, so that ``${VAR}`` can supply them.
-        return msgspec.convert(data, LiveConfig, dec_hook=dec_hook, strict=False)
+        msgspec.convert(data, tp, dec_hook=dec_hook, strict=strict)
     except msgspec.ValidationError as exc:
         cause = exc.__cause__
-        if isinstance(cause, ConfigError):  # a cross-field rule (LiveConfig.__post_init__): already has its path
-            raise ConfigError(cause.path, cause.message) from None
-        raise _explain(exc, data, from_env) from None
+        if isinstance(cause, ConfigProblems):  # cross-field rules (LiveConfig.__post_init__): already have paths
+            return list(cause.problems)
+        if isinstance(cause, ConfigError):
+            return [ConfigError(cause.path, cause.message)]
+        return [_explain(exc, data, from_env, tp, path)]
+    return []
+
+
+def _import(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _strategy_problems(data: Any, from_env: frozenset[str]) -> list[ConfigError]:
+    """Each strategy's ``config`` checked against its own config class, as NautilusTrader decodes it (strict JSON
+    types), plus unknown keys; an import that fails names the path."""
+    node = data.get("trading_node") if isinstance(data, dict) else None
+    strategies = node.get("strategies") if isinstance(node, dict) else None
+    if not isinstance(strategies, list):
+        return []
+    problems: list[ConfigError] = []
+    for index, spec in enumerate(strategies):
+        if not isinstance(spec, dict):
+            continue
+        at = f"trading_node.strategies[{index}]"
+        config_class = None
+        for field in ("strategy_path", "config_path"):
+            target = spec.get(field)
+            if not isinstance(target, str) or ":" not in target:
+                continue  # the schema reports it
+            try:
+                imported = _import(target)
+            except Exception as exc:  # noqa: BLE001 - any import failure is the user's to see
+                problems.append(ConfigError(f"{at}.{field}", f"cannot import {target}: {type(exc).__name__}: {exc}"))
+                continue
+            if field == "config_path":
+                if not _is_struct(imported):
+                    problems.append(ConfigError(f"{at}.{field}", f"{target} is not a NautilusTrader config class"))
+                else:
+                    config_class = imported
+        settings = spec.get("config", {})
+        if config_class is not None and isinstance(settings, dict):
+            problems += _strategy_config_problems(settings, config_class, f"{at}.config", from_env)
+    return problems
+
+
+def _strategy_config_problems(settings: dict[str, Any], config_class: Any, at: str,
+                              from_env: frozenset[str]) -> list[ConfigError]:
+    from nautilus_trader.common.config import msgspec_decoding_hook
+
+    problems = _problems(settings, config_class, at, from_env, strict=True, forbid_unknown=True)
+    if problems:
+        return problems
+    try:
+        msgspec.convert(settings, config_class, dec_hook=msgspec_decoding_hook)
+    except (msgspec.ValidationError, ValueError, TypeError) as exc:
+        if isinstance(exc, msgspec.ValidationError):
+            return [_explain(exc, settings, from_env, config_class, at)]
+        return [ConfigError(at, f"{config_class.__name__}: {exc}")]
+    return []
+
+
+def _drop_under(problems: list[ConfigError], paths: set[str]) -> list[ConfigError]:
+    """The problems not caused by an already reported one at ``paths`` (a value still holding its ``${VAR}``)."""
+    return [p for p in problems
+            if not any(p.path == at or p.path.startswith((f"{at}.", f"{at}[")) for at in paths)]
+
+
+def validate_config(data: Any, from_env: frozenset[str] = frozenset()) -> LiveConfig:
+    """Plain JSON data (already substituted) -> ``LiveConfig``, or a ``ConfigError`` naming the field
+    (``ConfigProblems`` naming each, when there are several)."""
+    _raise_all(_problems(data, LiveConfig, "", from_env) + _strategy_problems(data, from_env))
+    # strict=False: numbers and booleans may be strings, so that ``${VAR}`` can supply them.
+    return msgspec.convert(data, LiveConfig, dec_hook=dec_hook, strict=False)
+
+
+def _resolve_data_dir(config: LiveConfig, config_dir: Path) -> LiveConfig:
+    """A relative ``database.data_dir`` or ``oms.journal_directory`` is relative to the config file, not to the
+    working directory."""
+    journal = Path(config.oms.journal_directory).expanduser()
+    if not journal.is_absolute():
+        oms = msgspec.structs.replace(config.oms, journal_directory=str((config_dir / journal).resolve()))
+        config = msgspec.structs.replace(config, oms=oms)
+    data_dir = config.database.data_dir
+    if data_dir is None or Path(data_dir).expanduser().is_absolute():
+        return config
+    database = msgspec.structs.replace(config.database, data_dir=str((config_dir / data_dir).resolve()))
+    return msgspec.structs.replace(config, database=database)
 
 
 # -- entry points ------------------------------------------------------------------------------------------------------
@@ -237,8 +386,11 @@ class LiveConfigLoader:
         self.env = os.environ if env is None else env
 
     def load(self) -> LiveConfig:
-        data, from_env = substitute_env(read_json(self.path), self.env)
-        config = validate_config(data, from_env)
+        data, from_env, errors = _substitute_collecting(read_json(self.path), self.env)
+        if errors:  # report the other problems too, except those of the values that still hold a ${VAR}
+            problems = _problems(data, LiveConfig, "", from_env) + _strategy_problems(data, from_env)
+            _raise_all(errors + _drop_under(problems, {e.path for e in errors}))
+        config = _resolve_data_dir(validate_config(data, from_env), self.path.resolve().parent)
         node = config.trading_node
         log.info("Loaded %s: trader %s, data clients %s, exec clients %s, %d strategies", self.path, config.trader_id,
                  sorted(node.data_clients), sorted(node.exec_clients), len(node.strategies))
