@@ -296,3 +296,80 @@ ORDER BY a.venue, m.account_id, m.margin_key
 """
 
 SELECT_TRADERS = "SELECT DISTINCT trader_id FROM accounts ORDER BY trader_id"
+
+# --- live serve: the read-only dashboard and JSON API (any number of traders in one database) ----------------------
+# A NULL filter matches everything. Paging is keyset: the last row's sort key comes back as the cursor, so a page
+# never repeats or skips rows while nodes keep writing.
+
+TABLE_EXISTS = "SELECT to_regclass($1) IS NOT NULL"
+
+SERVE_ORDERS = """
+SELECT trader_id, client_order_id, venue_order_id, strategy_id, venue, account_id, instrument_id, canonical_id, side,
+       order_type, time_in_force, quantity, price, trigger_price, status, filled_qty, avg_px, reason, first_event_at,
+       last_event_at, last_event_ns
+FROM unified_orders
+WHERE ($1::text IS NULL OR trader_id = $1)
+  AND ($2::text IS NULL OR venue = $2)
+  AND ($3::text IS NULL OR instrument_id = $3 OR canonical_id = $3)
+  AND ($4::text IS NULL OR ($4 = 'OPEN' AND lifecycle_rank < 100) OR status = $4)
+  AND ($5::timestamptz IS NULL OR last_event_at >= $5)
+  AND ($6::bigint IS NULL OR (last_event_ns, trader_id, client_order_id) < ($6, $7::text, $8::text))
+ORDER BY last_event_ns DESC, trader_id DESC, client_order_id DESC
+LIMIT $9
+"""
+
+SERVE_FILLS = """
+SELECT trader_id, ts_event, venue, account_id, instrument_id, canonical_id, client_order_id, venue_order_id, trade_id,
+       side, quantity, base_quantity, price, commission, commission_currency, liquidity_side, event_id, ts_event_ns
+FROM fills
+WHERE ($1::text IS NULL OR trader_id = $1)
+  AND ($2::text IS NULL OR venue = $2)
+  AND ($3::text IS NULL OR instrument_id = $3 OR canonical_id = $3)
+  AND ($4::timestamptz IS NULL OR ts_event >= $4)
+  AND ($5::bigint IS NULL OR (ts_event_ns, event_id) < ($5, $6::uuid))
+ORDER BY ts_event_ns DESC, event_id DESC
+LIMIT $7
+"""
+
+SERVE_POSITIONS = """
+SELECT trader_id, canonical_id, net_quantity, avg_entry_price, realized_pnl, unrealized_pnl, pnl_currency,
+       venue_positions, updated_at
+FROM unified_positions p
+WHERE ($1::text IS NULL OR trader_id = $1)
+  AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM jsonb_each(p.venue_positions) e WHERE e.value->>'venue' = $2))
+  AND ($3::text IS NULL OR canonical_id = $3
+       OR EXISTS (SELECT 1 FROM jsonb_each(p.venue_positions) e WHERE e.value->>'instrument_id' = $3))
+  AND ($4::text IS NULL OR (trader_id, canonical_id) > ($4, $5::text))
+ORDER BY trader_id, canonical_id
+LIMIT $6
+"""
+
+SERVE_BALANCES = """
+SELECT b.trader_id, a.venue, b.account_id, a.account_type, a.margin_model, b.currency, b.total, b.free, b.locked,
+       b.updated_at
+FROM account_balances b JOIN accounts a USING (trader_id, account_id)
+WHERE ($1::text IS NULL OR b.trader_id = $1)
+  AND ($2::text IS NULL OR a.venue = $2)
+  AND ($3::text IS NULL OR (b.trader_id, b.account_id, b.currency) > ($3, $4::text, $5::text))
+ORDER BY b.trader_id, b.account_id, b.currency
+LIMIT $6
+"""
+
+SERVE_RECONCILIATION = """
+SELECT r.id, r.trader_id, r.detected_at, r.last_seen_at, r.seen_count, r.source, r.client_id, r.account_id,
+       a.venue, r.instrument_id, r.client_order_id, r.venue_order_id, r.trade_id, r.kind, r.oms_value, r.venue_value,
+       r.detail, r.action, r.resolved, r.resolved_at
+FROM reconciliation_events r LEFT JOIN accounts a ON a.trader_id = r.trader_id AND a.account_id = r.account_id
+WHERE ($1::text IS NULL OR r.trader_id = $1)
+  AND ($2::text IS NULL OR a.venue = $2)
+  AND ($3::text IS NULL OR r.instrument_id = $3)
+  AND ($4::timestamptz IS NULL OR r.detected_at >= $4)
+  AND ($5::boolean IS NULL OR r.resolved = $5)
+  AND ($6::bigint IS NULL OR r.id < $6)
+ORDER BY r.id DESC
+LIMIT $7
+"""
+
+SERVE_TRADERS = """
+SELECT trader_id FROM accounts UNION SELECT trader_id FROM unified_orders ORDER BY trader_id
+"""

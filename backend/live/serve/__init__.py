@@ -1,0 +1,1 @@
+"""`live serve`: the read-only dashboard and JSON API over the unified tables."""
