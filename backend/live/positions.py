@@ -27,6 +27,7 @@ from nautilus_trader.model.position import Position
 from backend.live import sql
 from backend.live.models import PositionRow, VenuePosition
 from backend.live.oms.convert import InstrumentRef
+from backend.live.oms.writer import TRANSIENT_DB_ERRORS
 from backend.live.timeutil import ns_to_datetime
 
 log = logging.getLogger(__name__)
@@ -223,7 +224,11 @@ class PositionSync:
             except asyncio.CancelledError:
                 pass
             self._task = None
-        await self.sync()
+        try:
+            await self.sync()
+        except TRANSIENT_DB_ERRORS as exc:
+            log.warning("Final position sync not written (PostgreSQL unreachable: %s); the next start writes the "
+                        "positions again from the reconciled cache", exc)
 
     async def _run(self) -> None:
         while True:
@@ -234,7 +239,7 @@ class PositionSync:
             self._requested.clear()
             try:
                 await self.sync()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (*TRANSIENT_DB_ERRORS, asyncpg.PostgresError) as exc:
                 log.warning("Position sync failed (%s); retrying at the next tick", exc)
 
     async def sync(self) -> int:

@@ -40,6 +40,7 @@ from backend.live.database import Database
 from backend.live.instruments import instrument_ref, instrument_row
 from backend.live.models import AccountRow
 from backend.live.oms.convert import InstrumentRef, UnsupportedEvent, convert_order_event
+from backend.live.oms.journal import Journal
 from backend.live.oms.writer import OmsWriter
 from backend.live.positions import PositionSync, read_positions
 
@@ -87,8 +88,10 @@ class LiveTradingNode:
             batch_max_rows=config.oms.batch_max_rows,
             flush_interval_ms=config.oms.flush_interval_ms,
             queue_warn_size=config.oms.queue_max_events,
-            spill_dir=Path(config.oms.spill_directory),
-            spill_after_secs=config.oms.spill_after_secs,
+            memory_max_items=config.oms.queue_max_events,
+            journal=Journal(Path(config.oms.journal_directory) / config.trader_id,
+                            fsync_delay_ms=config.oms.journal_fsync_delay_ms,
+                            segment_max_bytes=config.oms.journal_segment_mb * 1024 * 1024),
         )
         self.positions: PositionSync | None = None
         self._refs: dict[InstrumentId, InstrumentRef] = {}
@@ -131,7 +134,6 @@ class LiveTradingNode:
         """
         node = self.node or self.build()
         self.writer.start()
-        await self.writer.recover(Path(self.config.oms.spill_directory))
         self.positions = PositionSync(
             self.database.pool,
             self.trader_id,
@@ -185,8 +187,7 @@ class LiveTradingNode:
         finally:
             if run_task is not None:
                 await _cancel(run_task)
-            await self.writer.stop(timeout_secs=self.config.oms.shutdown_flush_secs,
-                                   spill_dir=Path(self.config.oms.spill_directory))
+            await self.writer.stop(timeout_secs=self.config.oms.shutdown_flush_secs)
             if self.positions is not None:
                 await self.positions.stop()
         log.info("LiveTradingNode %s stopped: %s", self.trader_id, msgspec.json.encode(self.writer.stats).decode())

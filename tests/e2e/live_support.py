@@ -47,7 +47,7 @@ def live_config(tmp_path: Path, env: dict[str, str], dsn: str, clients: Iterable
     strategy = node["strategies"][0]
     strategy["config"]["actions"] = actions
     strategy["config"]["interval_secs"] = 0.3
-    raw.update(trader_id=trader_id, database={"dsn": dsn}, oms={"spill_directory": str(tmp_path / "spill")})
+    raw.update(trader_id=trader_id, database={"dsn": dsn}, oms={"journal_directory": str(tmp_path / "journal")})
     raw["logging"] = {"level": os.environ.get("E2E_LOG_LEVEL", "WARNING")}
     path = tmp_path / "live.json"
     path.write_text(json.dumps(raw))

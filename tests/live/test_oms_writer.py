@@ -8,6 +8,7 @@ from typing import Any
 
 from backend.live.database import Database
 from backend.live.oms.convert import convert_order_event
+from backend.live.oms.journal import Journal
 from backend.live.oms.writer import OmsWriter
 from tests.live.order_scripts import REF, limit_order_lifecycle
 
@@ -170,43 +171,6 @@ async def test_a_trade_id_reused_for_another_order_is_a_dead_letter_not_a_silent
     assert (await order(db, "O-2"))["filled_qty"] == Decimal("0")
 
 
-async def test_postgres_down_at_shutdown_spills_to_a_file_and_the_next_start_writes_it(db: Database, tmp_path) -> None:
-    import asyncpg
-
-    # A pool whose server never answers: every write attempt fails with a connection error and is retried.
-    unreachable = await asyncpg.create_pool("postgresql://postgres@127.0.0.1:1/none", min_size=0, max_size=1)
-    events = [e for n in range(3) for e in limit_order_lifecycle(n, [("1.000000", "60000.00")])]
-    writer = OmsWriter(unreachable, retry_initial_secs=0.01, retry_max_secs=0.05)
-    writer.start()
-    for payload in events:
-        writer.submit(convert_order_event(payload, REF))
-    spill = await writer.stop(timeout_secs=0.5, spill_dir=tmp_path)
-    await unreachable.close()
-    assert spill is not None and spill.exists()
-    assert writer.stats.retries > 0 and writer.queue_depth == 0
-
-    recovering = OmsWriter(db.pool)
-    recovering.start()
-    assert await recovering.recover(tmp_path) == len(events)
-    await recovering.stop()
-    assert not spill.exists()
-    assert await db.pool.fetchval("SELECT count(*) FROM order_events") == len(events)
-    assert await db.pool.fetchval("SELECT count(*) FROM unified_orders WHERE status = 'FILLED'") == 3
-    # a second recovery (e.g. a crash after writing, before deleting) would change nothing: the writes are idempotent
-    assert await OmsWriter(db.pool).recover(tmp_path) == 0
-
-
-def test_a_damaged_spill_file_names_the_line(tmp_path) -> None:
-    import pytest
-
-    from backend.live.oms.spill import read_spill
-
-    path = tmp_path / "oms-spill-1.jsonl"
-    path.write_text('["order_event", {"nonsense": 1}]\n')
-    with pytest.raises(ValueError, match="oms-spill-1.jsonl:1: not a spilled OMS row"):
-        read_spill(path)
-
-
 class SwitchablePool:
     """A pool that refuses connections while ``down`` (as during a database outage), else the real pool."""
 
@@ -220,34 +184,130 @@ class SwitchablePool:
         return self.pool.acquire()
 
 
-async def test_a_long_outage_moves_the_queue_to_disk_and_it_is_written_when_the_database_is_back(
-    db: Database, tmp_path
+def lifecycles(orders: int) -> list[dict[str, Any]]:
+    return [e for n in range(orders) for e in limit_order_lifecycle(n, [("1.000000", "60000.00")])]
+
+
+async def test_postgres_down_at_shutdown_leaves_the_items_in_the_journal_and_the_next_start_writes_them(
+    db: Database, tmp_path, caplog
 ) -> None:
-    import asyncio
+    import logging
 
-    from backend.live.oms.spill import spill_files
-
-    pool = SwitchablePool(db.pool)
-    writer = OmsWriter(pool, retry_initial_secs=0.01, retry_max_secs=0.02, spill_dir=tmp_path, spill_after_secs=0.1)
+    events = lifecycles(3)
+    writer = OmsWriter(SwitchablePool(db.pool), journal=Journal(tmp_path), retry_initial_secs=0.01,
+                       retry_max_secs=0.05)
     writer.start()
-    events = [e for n in range(4) for e in limit_order_lifecycle(n, [("1.000000", "60000.00")])]
-    for payload in events[:10]:
+    for payload in events:
         writer.submit(convert_order_event(payload, REF))
-    await writer.flush()  # returns once every row is durable: here, on disk
-    assert writer.queue_depth == 0 and writer.stats.spilled == 10
-    assert len(spill_files(tmp_path)) == 1
+    with caplog.at_level(logging.ERROR, logger="backend.live.oms.writer"):
+        left = await writer.stop(timeout_secs=0.3)
+    assert left == len(events) and writer.stats.retries > 0
+    (line,) = [r.getMessage() for r in caplog.records if "at shutdown" in r.getMessage()]
+    assert f"{len(events)} items wait in the OMS journal {tmp_path}" in line
     assert await db.pool.fetchval("SELECT count(*) FROM order_events") == 0
 
-    # a process killed now would lose nothing: the next start's recover() writes the file (tested above); here the
-    # database comes back while the writer still runs, and the next batch brings the spilled rows back with it
-    pool.down = False
-    for payload in events[10:]:
+    recovering = OmsWriter(db.pool, journal=Journal(tmp_path))
+    recovering.start()
+    assert await recovering.stop() == 0
+    assert recovering.stats.recovered == len(events)
+    assert recovering.stats.events_written == len(events)
+    assert await db.pool.fetchval("SELECT count(*) FROM order_events") == len(events)
+    assert await db.pool.fetchval("SELECT count(*) FROM unified_orders WHERE status = 'FILLED'") == 3
+    again = OmsWriter(db.pool, journal=Journal(tmp_path))
+    again.start()
+    await again.stop()
+    assert again.stats.recovered == 0
+
+
+async def test_a_crash_between_commit_and_committed_mark_writes_again_without_duplicates(db: Database, tmp_path) -> None:
+    events = lifecycles(4)
+    writer = OmsWriter(db.pool, journal=Journal(tmp_path))
+    writer.start()
+    for payload in events:
         writer.submit(convert_order_event(payload, REF))
     await writer.stop()
-    await asyncio.sleep(0)
-    assert spill_files(tmp_path) == []
+    before = await snapshot(db)
+    (tmp_path / "committed").unlink()  # the process died right after PostgreSQL committed
+    replaying = OmsWriter(db.pool, journal=Journal(tmp_path))
+    replaying.start()
+    await replaying.stop()
+    assert replaying.stats.recovered == len(events)
+    assert (replaying.stats.events_written, replaying.stats.duplicates_ignored) == (0, len(events))
+    assert await snapshot(db) == before
+
+
+async def test_a_long_outage_keeps_memory_bounded_and_everything_is_written_when_the_database_is_back(
+    db: Database, tmp_path
+) -> None:
+    pool = SwitchablePool(db.pool)
+    writer = OmsWriter(pool, journal=Journal(tmp_path, segment_max_bytes=8192), memory_max_items=5,
+                       batch_max_rows=3, retry_initial_secs=0.01, retry_max_secs=0.02)
+    writer.start()
+    events = lifecycles(10)
+    for payload in events:
+        writer.submit(convert_order_event(payload, REF))
+    assert writer.queue_depth == len(events) and writer.journal_depth == len(events)
+    assert len(writer._queue) <= 5  # the rest waits in the journal only
+    pool.down = False
+    await writer.stop()
+    assert writer.journal_depth == 0
+    assert writer.stats.events_written == len(events)
     assert await db.pool.fetchval("SELECT count(*) FROM order_events") == len(events)
-    assert await db.pool.fetchval("SELECT count(*) FROM unified_orders WHERE status = 'FILLED'") == 4
+    assert await db.pool.fetchval("SELECT count(*) FROM unified_orders WHERE status = 'FILLED'") == 10
+    assert len(list(tmp_path.glob("*.wal"))) == 1  # written segments were deleted
+
+
+class CutOffPool:
+    """The real pool, but the first transaction that writes fills loses its connection after the events were
+    inserted (an outage in the middle of a batch): the transaction rolls back and the writer retries."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool = pool
+        self.cut = False
+
+    def acquire(self) -> Any:
+        import contextlib
+
+        import asyncpg
+
+        outer = self
+
+        class Connection:
+            def __init__(self, conn: Any) -> None:
+                self._conn = conn
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self._conn, name)
+
+            async def copy_records_to_table(self, table: str, **kwargs: Any) -> Any:
+                if table == "stage_fills" and not outer.cut:
+                    outer.cut = True
+                    raise asyncpg.exceptions.ConnectionDoesNotExistError("connection lost mid-batch (test)")
+                return await self._conn.copy_records_to_table(table, **kwargs)
+
+        @contextlib.asynccontextmanager
+        async def acquire() -> Any:
+            async with self.pool.acquire() as conn:
+                yield Connection(conn)
+
+        return acquire()
+
+
+async def test_a_batch_cut_off_mid_transaction_and_retried_counts_its_rows_once(db: Database, tmp_path) -> None:
+    from backend.live import sql
+
+    assert sql.STAGE_FILLS == "stage_fills"
+    events = lifecycles(5)
+    pool = CutOffPool(db.pool)
+    writer = OmsWriter(pool, journal=Journal(tmp_path), retry_initial_secs=0.01)
+    writer.start()
+    for payload in events:
+        writer.submit(convert_order_event(payload, REF))
+    await writer.stop()
+    assert pool.cut and writer.stats.retries == 1
+    assert writer.stats.events_written == len(events) == await db.pool.fetchval("SELECT count(*) FROM order_events")
+    assert writer.stats.fills_written == 5 == await db.pool.fetchval("SELECT count(*) FROM fills")
+    assert writer.stats.duplicates_ignored == 0
 
 
 async def test_a_fill_stored_before_its_order_was_initialized_still_ends_filled(db: Database) -> None:

@@ -92,16 +92,19 @@ class DatabaseSettings(_Section):
 
 
 class OmsSettings(_Section):
-    """The Unified OMS writer: batch size, flush cadence and the backlog size that triggers a warning. When PostgreSQL
-    stays unreachable for ``spill_after_secs`` (or ``shutdown_flush_secs`` at shutdown), the unwritten rows go to
-    files under ``spill_directory``, written back as soon as it answers (or on the next start)."""
+    """The Unified OMS writer: batch size, flush cadence and the backlog it keeps in memory (beyond it: in the journal
+    only, with a warning). Every item is first appended to the write-ahead journal under ``journal_directory``
+    (relative to the config file; one subdirectory per trader id), fsynced at most ``journal_fsync_delay_ms`` later,
+    in segments of ``journal_segment_mb``; what PostgreSQL has not taken by the end of ``shutdown_flush_secs`` at
+    shutdown waits there and is written on the next start."""
 
     batch_max_rows: PositiveInt = 2000
     flush_interval_ms: PositiveInt = 10
     queue_max_events: PositiveInt = 1_000_000
-    spill_after_secs: PositiveSeconds = 30
-    shutdown_flush_secs: PositiveSeconds = 30
-    spill_directory: str = ".live/spill"
+    shutdown_flush_secs: PositiveSeconds = 5
+    journal_directory: str = ".live/journal"
+    journal_fsync_delay_ms: Annotated[float, Meta(ge=0, le=100)] = 3.0
+    journal_segment_mb: Annotated[int, Meta(gt=0, le=4096)] = 64
 
 
 class PositionSettings(_Section):

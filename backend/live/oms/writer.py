@@ -1,27 +1,30 @@
-"""The batched, idempotent PostgreSQL writer behind the Unified OMS.
+"""The batched, idempotent PostgreSQL writer behind the Unified OMS, fed through the write-ahead journal.
 
-``submit`` is called from NautilusTrader's message-bus handlers: it only appends to an in-memory queue, so the
-event loop never waits on the database. One writer task drains the queue: once anything is queued it waits at most
-``flush_interval_ms`` for more (not at all when a full batch is waiting), takes up to ``batch_max_rows`` items and
-writes them in one transaction: events and fills are COPYed into temporary staging tables and inserted from there,
-order rows are folded to one change per order and upserted. While a batch is being written the next one
-accumulates, so batches grow with load.
+``submit`` is called from NautilusTrader's message-bus handlers: it appends the item to the journal
+(``oms/journal.py``: on disk before ``submit`` returns, fsynced within a few milliseconds by a thread) and to an
+in-memory queue, so the event loop never waits on the database. One writer task drains the queue: once anything is
+queued it waits at most ``flush_interval_ms`` for more (not at all when a full batch is waiting), takes up to
+``batch_max_rows`` items and writes them in one transaction: events and fills are COPYed into temporary staging
+tables and inserted from there, order rows are folded to one change per order and upserted. While a batch is being
+written the next one accumulates, so batches grow with load. After each commit the journal's committed position
+moves on; on start, everything after it (what a crash or an outage left unwritten) is written again.
 
 Nothing accepted is dropped: a batch that fails on a lost connection is retried (with back-off) until it is
 written; a batch that fails on bad data is split and written item by item, and an item the database refuses is
-stored in ``dead_letters`` with the cause. Replayed events change nothing: order events and account states are
+stored in ``dead_letters`` with the cause. Replayed items change nothing: order events and account states are
 keyed by their event ids, fills by venue, account, instrument and trade id; order rows change only for events that
-were new.
+were new. The stats count committed rows only: a batch cut off by an outage and retried counts once.
+
+During a long outage the queue would grow without bound: past ``memory_max_items`` new items are kept in the
+journal only and read back from it when the queue has room again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -32,13 +35,13 @@ from backend.live import sql
 from backend.live.accounts import state_snapshot
 from backend.live.models import AccountRow, AccountStateRow
 from backend.live.oms.convert import ConvertedEvent, fold_changes
-from backend.live.oms.spill import WriteItem, read_spill, spill_files, write_spill
+from backend.live.oms.journal import Journal, WriteItem
 
 log = logging.getLogger(__name__)
 
 
-# Errors after which the same batch may succeed when retried (the server or the network, not the data).
-_TRANSIENT = (
+# Errors after which the same write may succeed when retried (the server or the network, not the data).
+TRANSIENT_DB_ERRORS = (
     OSError,
     asyncio.TimeoutError,
     asyncpg.InterfaceError,
@@ -53,15 +56,25 @@ _TRANSIENT = (
 
 class WriterStats(msgspec.Struct):
     events_received: int = 0
-    events_written: int = 0  # new order events stored
+    events_written: int = 0  # new order events committed
     duplicates_ignored: int = 0
     fills_written: int = 0
     account_states_received: int = 0
     batches: int = 0
     retries: int = 0
-    spilled: int = 0
+    recovered: int = 0  # items an earlier run left in the journal, queued again at start
+    journal_errors: int = 0  # appends the journal refused (disk full ...): those items are in memory only
     dead_letters: int = 0
     last_error: str | None = None
+
+
+class _BatchCounts(msgspec.Struct):
+    """What one transaction wrote; added to the stats only once it committed."""
+
+    events_written: int = 0
+    duplicates_ignored: int = 0
+    fills_written: int = 0
+    fill_conflicts: list[str] = msgspec.field(default_factory=list)
 
 
 class OmsWriter:
@@ -69,34 +82,32 @@ class OmsWriter:
         self,
         pool: asyncpg.Pool,
         *,
+        journal: Journal | None = None,
         batch_max_rows: int = 2000,
         flush_interval_ms: float = 10.0,
         queue_warn_size: int = 1_000_000,
+        memory_max_items: int = 1_000_000,
         retry_initial_secs: float = 0.05,
         retry_max_secs: float = 5.0,
-        spill_dir: Path | None = None,
-        spill_after_secs: float = 30.0,
     ) -> None:
         self._pool = pool
+        self.journal = journal
         self._batch_max_rows = batch_max_rows
         self._linger_secs = flush_interval_ms / 1000
         self._queue_warn_size = queue_warn_size
+        self._memory_max = memory_max_items if journal is not None else None
         self._retry_initial = retry_initial_secs
         self._retry_max = retry_max_secs
-        # During a database outage longer than spill_after_secs, batches go to spill files instead of waiting in
-        # memory (a process that dies then loses nothing); they are written once the database answers again.
-        self._spill_dir = spill_dir
-        self._spill_after = spill_after_secs
-        self._outage_since: float | None = None
-        self._spilled = False
-        self._queue: deque[WriteItem] = deque()
+        self._queue: deque[tuple[int, WriteItem]] = deque()  # (journal seq, 0 without one; item)
+        self._journal_only_from: int | None = None  # first seq kept in the journal only (the queue was full)
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
-        self._in_flight: list[WriteItem] = []  # the batch being written (spilled with the queue if never written)
         self._warned_backlog = False
+        self._journal_failing = False
+        self._in_flight = 0  # items of the batch being written
         self.stats = WriterStats()
 
     # -- producer side (sync, called on the event loop by bus handlers) -------------------------------------------
@@ -106,71 +117,107 @@ class OmsWriter:
             self.stats.events_received += 1
         elif isinstance(item, AccountStateRow):
             self.stats.account_states_received += 1
-        self._queue.append(item)
+        seq = self._journal_append(item)
+        if self._journal_only_from is None and self._memory_max is not None and seq and \
+                len(self._queue) >= self._memory_max:
+            self._journal_only_from = seq
+            log.warning("OMS writer backlog at %d items in memory: further items wait in the journal only",
+                        len(self._queue))
+        if self._journal_only_from is None or not seq:
+            self._queue.append((seq, item))
         self._idle.clear()
         self._wakeup.set()
         if len(self._queue) >= self._queue_warn_size and not self._warned_backlog:
             self._warned_backlog = True
             log.warning("OMS writer backlog at %d items: PostgreSQL is not keeping up", len(self._queue))
 
+    def _journal_append(self, item: WriteItem) -> int:
+        if self.journal is None:
+            return 0
+        try:
+            seq = self.journal.append(item)
+        except OSError as exc:  # the item stays in memory; said once per failing stretch, not per item
+            self.stats.journal_errors += 1
+            if not self._journal_failing:
+                self._journal_failing = True
+                log.error("OMS journal %s refused an append (%s): items are held in memory only until it works",
+                          self.journal.directory, exc)
+            return 0
+        if self._journal_failing:
+            self._journal_failing = False
+            log.warning("OMS journal %s takes appends again", self.journal.directory)
+        return seq
+
     @property
     def queue_depth(self) -> int:
+        """Items not yet in PostgreSQL: in memory, plus those kept in the journal only."""
+        if self._journal_only_from is not None and self.journal is not None:
+            return len(self._queue) + self.journal.last_seq - self._journal_only_from + 1
         return len(self._queue)
+
+    @property
+    def journal_depth(self) -> int:
+        """Items in the journal that PostgreSQL does not have yet (0 without a journal)."""
+        return self.journal.pending if self.journal is not None else 0
 
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="oms-writer")
+        """Open the journal (queueing what an earlier run left unwritten first) and start the writer task."""
+        if self._task is not None:
+            return
+        if self.journal is not None:
+            recovered = self.journal.open()
+            self.stats.recovered = len(recovered)
+            keep = recovered if self._memory_max is None else recovered[:self._memory_max]
+            self._queue.extend((r.seq, r.item) for r in keep)
+            if len(keep) < len(recovered):
+                self._journal_only_from = recovered[len(keep)].seq
+            if recovered:
+                self._idle.clear()
+                self._wakeup.set()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="oms-writer")
 
     async def flush(self) -> None:
         """Return once everything submitted so far is in PostgreSQL."""
         if self._task is None:
             raise RuntimeError("OmsWriter.flush() before start()")
-        while self._queue or not self._idle.is_set():
+        while self._queue or self._journal_only_from is not None or not self._idle.is_set():
             await self._idle.wait()
 
-    async def stop(self, timeout_secs: float | None = None, spill_dir: Path | None = None) -> Path | None:
-        """Write everything still queued, then end the writer task.
+    async def stop(self, timeout_secs: float | None = None) -> int:
+        """Write everything still queued, end the writer task and close the journal; returns how many items were
+        left unwritten (they wait in the journal for the next start).
 
-        With ``timeout_secs``, a PostgreSQL that stays unreachable cannot hold the shutdown forever: what is not
-        written by then (the batch being retried and the queue) goes to a spill file in ``spill_dir``, returned,
-        which ``recover`` writes on the next start. Nothing accepted is lost either way.
+        With ``timeout_secs``, a PostgreSQL that stays unreachable cannot hold the shutdown: what is not written by
+        then stays in the journal, and one log line says how many items and where.
         """
         if self._task is None:
-            return None
+            self._close_journal()
+            return 0
+        left = 0
         try:
             await asyncio.wait_for(self.flush(), timeout_secs)
         except TimeoutError:
-            if spill_dir is None:
-                raise
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+            left = self.journal_depth if self.journal is not None else self.queue_depth + self._in_flight
+            where = f"wait in the OMS journal {self.journal.directory}, written on the next start" \
+                if self.journal is not None else "are lost (the writer runs without a journal)"
+            log.error("PostgreSQL did not take the last OMS items within %.0f s at shutdown (%s): %d items %s",
+                      timeout_secs, self.stats.last_error or "no answer", left, where)
+        else:
+            self._stopping = True
+            self._wakeup.set()
+            await self._task
+        finally:
             self._task = None
-            pending = [*self._in_flight, *self._queue]
-            self._queue.clear()
-            path = write_spill(spill_dir, pending)
-            log.error("PostgreSQL unreachable for %.0f s at shutdown (%s): %d OMS rows kept in %s, written on the "
-                      "next start", timeout_secs, self.stats.last_error, len(pending), path)
-            return path
-        self._stopping = True
-        self._wakeup.set()
-        await self._task
-        self._task = None
-        return None
+            self._close_journal()
+        return left
 
-    async def recover(self, spill_dir: Path) -> int:
-        """Write the rows a previous run spilled (idempotent), then delete their files; returns how many."""
-        count = 0
-        for path in spill_files(spill_dir):
-            items = read_spill(path)
-            for item in items:
-                self.submit(item)
-            await self.flush()
-            path.unlink()
-            count += len(items)
-            log.warning("Recovered %d OMS rows spilled by an earlier run from %s", len(items), path)
-        return count
+    def _close_journal(self) -> None:
+        if self.journal is not None:
+            self.journal.close()
 
     # -- consumer side ---------------------------------------------------------------------------------------------
 
@@ -181,40 +228,51 @@ class OmsWriter:
                 # Let a trickle of events gather into one batch: written when full or after the flush interval.
                 await asyncio.sleep(self._linger_secs)
             self._wakeup.clear()
-            while self._queue:
+            while self._queue or self._journal_only_from is not None:
+                if not self._queue:
+                    self._refill_from_journal()
                 batch = [self._queue.popleft() for _ in range(min(len(self._queue), self._batch_max_rows))]
-                self._in_flight = batch
-                await self._write_with_retry(batch)
-                self._in_flight = []
-                if self._spilled and self._outage_since is None:
-                    await self._write_spilled()
+                if not batch:
+                    continue
+                self._in_flight = len(batch)
+                await self._write_with_retry([item for _, item in batch])
+                self._in_flight = 0
+                self._mark_committed(max(seq for seq, _ in batch))
             if len(self._queue) < self._queue_warn_size:
                 self._warned_backlog = False
             self._idle.set()
             if self._stopping:
                 return
 
+    def _mark_committed(self, seq: int) -> None:
+        if not seq or self.journal is None:
+            return
+        try:
+            self.journal.mark_committed(seq)
+        except OSError as exc:  # the rows are in PostgreSQL; a stale position only means more is written again
+            log.warning("OMS journal %s: committed position not saved (%s)", self.journal.directory, exc)
+
+    def _refill_from_journal(self) -> None:
+        assert self.journal is not None and self._journal_only_from is not None and self._memory_max is not None
+        records = self.journal.read_from(self._journal_only_from, self._memory_max)
+        self._queue.extend((r.seq, r.item) for r in records)
+        next_seq = records[-1].seq + 1 if records else self.journal.last_seq + 1
+        self._journal_only_from = next_seq if next_seq <= self.journal.last_seq else None
+
     async def _write_with_retry(self, batch: list[WriteItem]) -> None:
         delay = self._retry_initial
         while True:
             try:
                 async with self._pool.acquire() as conn:
-                    await self._write_batch(conn, batch)
-                self.stats.batches += 1
-                self._outage_since = None
-                return
-            except _TRANSIENT as exc:
+                    counts = await self._write_batch(conn, batch)
+            except TRANSIENT_DB_ERRORS as exc:
                 self.stats.retries += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                now = time.monotonic()
-                self._outage_since = self._outage_since or now
-                if self._spill_dir is not None and now - self._outage_since >= self._spill_after:
-                    self._spill([*batch, *self._queue])
-                    self._queue.clear()
-                    return
-                log.warning("OMS batch of %d not written (%s); retrying in %.2fs", len(batch), exc, delay)
+                log.warning("OMS batch of %d not written (%s); retrying in %.2fs (%d items wait in the journal)",
+                            len(batch), exc, delay, self.journal_depth)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_max)
+                continue
             except asyncpg.PostgresError as exc:
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 if len(batch) == 1:
@@ -224,46 +282,31 @@ class OmsWriter:
                 for item in batch:
                     await self._write_with_retry([item])
                 return
+            self.stats.batches += 1
+            self.stats.events_written += counts.events_written
+            self.stats.duplicates_ignored += counts.duplicates_ignored
+            self.stats.fills_written += counts.fills_written
+            for conflict in counts.fill_conflicts:
+                self.stats.dead_letters += 1
+                log.error("OMS fill conflict, kept in dead_letters: %s", conflict)
+            return
 
-    def _spill(self, items: list[WriteItem]) -> None:
-        assert self._spill_dir is not None
-        path = write_spill(self._spill_dir, items)
-        self._spilled = True
-        self.stats.spilled += len(items)
-        log.error("PostgreSQL unreachable for %.0f s (%s): %d OMS rows kept in %s until it answers again",
-                  time.monotonic() - (self._outage_since or time.monotonic()), self.stats.last_error, len(items), path)
-
-    async def _write_spilled(self) -> None:
-        """The database answers again: write the spill files, oldest first, deleting each once written."""
-        assert self._spill_dir is not None
-        for path in spill_files(self._spill_dir):
-            items = read_spill(path)
-            for start in range(0, len(items), self._batch_max_rows):
-                chunk = items[start:start + self._batch_max_rows]
-                try:
-                    async with self._pool.acquire() as conn:
-                        await self._write_batch(conn, chunk)
-                except _TRANSIENT:
-                    return  # down again: the file stays (rewriting its first chunks later changes nothing)
-                except asyncpg.PostgresError:
-                    await self._write_with_retry(chunk)  # item by item, refused ones to dead_letters
-            path.unlink()
-            log.warning("Wrote %d OMS rows back from %s", len(items), path)
-        self._spilled = False
-
-    async def _write_batch(self, conn: asyncpg.Connection, batch: list[WriteItem]) -> None:
+    async def _write_batch(self, conn: asyncpg.Connection, batch: list[WriteItem]) -> _BatchCounts:
         events = [item for item in batch if isinstance(item, ConvertedEvent)]
+        counts = _BatchCounts()
         async with conn.transaction():
             for item in batch:
                 if isinstance(item, AccountRow):
                     await conn.execute(sql.UPSERT_ACCOUNT, *msgspec.structs.astuple(item))
             if events:
-                await self._write_order_events(conn, events)
+                await self._write_order_events(conn, events, counts)
             for item in batch:
                 if isinstance(item, AccountStateRow):
                     await self._write_account_state(conn, item)
+        return counts
 
-    async def _write_order_events(self, conn: asyncpg.Connection, events: list[ConvertedEvent]) -> None:
+    async def _write_order_events(self, conn: asyncpg.Connection, events: list[ConvertedEvent],
+                                  counts: _BatchCounts) -> None:
         await conn.execute(sql.CREATE_STAGING_TABLES)
         await conn.copy_records_to_table(
             sql.STAGE_ORDER_EVENTS, records=[astuple(e.event) for e in events], columns=sql.STAGE_ORDER_EVENT_COLUMNS
@@ -275,8 +318,8 @@ class OmsWriter:
             if event.event.event_id in new_ids:
                 new_ids.discard(event.event.event_id)
                 fresh.append(event)
-        self.stats.events_written += len(fresh)
-        self.stats.duplicates_ignored += len(events) - len(fresh)
+        counts.events_written += len(fresh)
+        counts.duplicates_ignored += len(events) - len(fresh)
         if not fresh:
             return
         changes = fold_changes([e.change for e in fresh])
@@ -286,10 +329,9 @@ class OmsWriter:
         if fills:
             await conn.copy_records_to_table(sql.STAGE_FILLS, records=[astuple(f) for f in fills])
             status = await conn.execute(sql.INSERT_STAGED_FILLS)
-            self.stats.fills_written += int(status.rsplit(" ", 1)[-1])
-            for conflict in await conn.fetch(sql.CONFLICTING_STAGED_FILLS):  # after the insert: batch-internal too
-                self.stats.dead_letters += 1
-                log.error("OMS fill conflict, kept in dead_letters: %s", conflict["error"])
+            counts.fills_written += int(status.rsplit(" ", 1)[-1])
+            # after the insert: batch-internal conflicts too
+            counts.fill_conflicts += [c["error"] for c in await conn.fetch(sql.CONFLICTING_STAGED_FILLS)]
         # Totals follow new fills, and also a quantity that arrives after the fills (a late OrderInitialized, or an
         # OrderUpdated): the same fills may then mean FILLED.
         resized = [c for c in changes if c.quantity is not None]
@@ -345,7 +387,7 @@ class OmsWriter:
                 async with self._pool.acquire() as conn:
                     await conn.execute(sql.INSERT_DEAD_LETTER, trader_id, kind, event_id, payload, str(exc))
                 return
-            except _TRANSIENT:
+            except TRANSIENT_DB_ERRORS:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._retry_max)
 
