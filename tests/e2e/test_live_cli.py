@@ -260,3 +260,39 @@ def test_a_signal_during_start_up_stops_at_once(tmp_path, pg_server_dsn):
     assert process.returncode == 0, out + err
     assert "Stop requested during start-up" in err
     assert "Node failed to start" not in out
+
+
+# -- against a separately started simulator --------------------------------------------------------------------------
+
+
+def test_live_run_against_a_running_venuesim_with_its_env_file_sourced(tmp_path, pg_server_dsn):
+    """The README's way: ``venuesim --env-file F`` in one terminal, ``set -a; . F; set +a; live run ...`` in
+    another. The shell reads every value as written (the Ed25519 key included) and the node trades on both
+    Binance accounts."""
+    env_file = tmp_path / "sim.env"
+    simulator = subprocess.Popen([sys.executable, "-m", "backend.simulator.cli", "--venues", "binance",
+                                  "--env-file", str(env_file)], cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not env_file.exists() and time.monotonic() < deadline and simulator.poll() is None:
+            time.sleep(0.1)
+        assert env_file.exists(), "venuesim wrote no env file"
+        with temporary_database(pg_server_dsn) as dsn:
+            config = write_config(tmp_path)
+            shell = (f'set -a; . "{env_file}"; set +a; exec "{sys.executable}" -m backend.live.cli run '
+                     f'--config "{config}" --duration 6')
+            result = subprocess.run(["bash", "-c", shell], env={**os.environ, "LIVE_DATABASE_URL": dsn},
+                                    cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=PROCESS_TIMEOUT_SECS)
+            orders = rows(dsn, "SELECT instrument_id, status FROM unified_orders")
+            sourced = subprocess.run(["bash", "-c", f'set -a; . "{env_file}"; env -0'], capture_output=True,
+                                     text=True, check=True, env={}).stdout
+    finally:
+        simulator.terminate()
+        simulator.wait(timeout=10)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {(r["instrument_id"], r["status"]) for r in orders} >= {(SPOT_BTC, "FILLED"), (PERP_BTC, "FILLED")}
+    from backend.live.demo import read_env_file
+
+    as_sourced = dict(item.split("=", 1) for item in sourced.split("\0") if item.startswith("SIM_"))
+    assert as_sourced == read_env_file(env_file)  # the shell and dotenv readers agree on every value
