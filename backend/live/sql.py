@@ -139,16 +139,28 @@ RETURNING error
 """
 
 # Fill totals are derived from the fills table (never counted from events), then the status follows from them:
-# fully filled -> FILLED (terminal), partly filled and not yet terminal -> PARTIALLY_FILLED.
+# fully filled -> FILLED (terminal), partly filled and not yet terminal -> PARTIALLY_FILLED. Fills that sum to more
+# than the order's quantity are a conflict: recorded in reconciliation_events, filled_qty held at the quantity.
 RECOMPUTE_ORDER_FILLS = """
 WITH totals AS (
     SELECT f.client_order_id, sum(f.quantity) AS qty, sum(f.quantity * f.price) AS notional
     FROM fills f
     WHERE f.trader_id = $1 AND f.client_order_id = ANY($2::text[])
     GROUP BY f.client_order_id
+), overfilled AS (
+    INSERT INTO reconciliation_events AS r (trader_id, source, account_id, instrument_id, client_order_id,
+        venue_order_id, kind, oms_value, venue_value, detail, action, resolved, dedupe_key)
+    SELECT $1, 'writer', o.account_id, o.instrument_id, o.client_order_id, o.venue_order_id, 'quantity',
+           o.quantity::text, t.qty::text,
+           format('the fills of %s sum to %s, above its quantity %s', o.client_order_id, t.qty, o.quantity),
+           'filled_qty held at the order quantity; every fill kept for review', false,
+           format('overfill:%s:%s', o.client_order_id, t.qty)
+    FROM totals t JOIN unified_orders o ON o.trader_id = $1 AND o.client_order_id = t.client_order_id
+    WHERE o.quantity IS NOT NULL AND t.qty > o.quantity
+    ON CONFLICT (trader_id, dedupe_key) DO UPDATE SET last_seen_at = now(), seen_count = r.seen_count + 1
 )
 UPDATE unified_orders o SET
-    filled_qty = t.qty,
+    filled_qty = CASE WHEN o.quantity IS NOT NULL THEN LEAST(t.qty, o.quantity) ELSE t.qty END,
     avg_px = trim_scale(round(t.notional / t.qty, 16)),
     lifecycle_status = CASE WHEN o.quantity IS NOT NULL AND t.qty >= o.quantity THEN 'FILLED'
                             WHEN o.lifecycle_rank < 50 THEN 'PARTIALLY_FILLED'
@@ -157,7 +169,8 @@ UPDATE unified_orders o SET
                           ELSE GREATEST(o.lifecycle_rank, 50) END
 FROM totals t
 WHERE o.trader_id = $1 AND o.client_order_id = t.client_order_id
-  AND (o.filled_qty IS DISTINCT FROM t.qty OR o.lifecycle_rank < 50
+  AND (o.filled_qty IS DISTINCT FROM (CASE WHEN o.quantity IS NOT NULL THEN LEAST(t.qty, o.quantity) ELSE t.qty END)
+       OR o.lifecycle_rank < 50
        OR (o.quantity IS NOT NULL AND t.qty >= o.quantity AND o.lifecycle_status <> 'FILLED'))
 """
 
@@ -297,6 +310,10 @@ ORDER BY a.venue, m.account_id, m.margin_key
 
 SELECT_TRADERS = "SELECT DISTINCT trader_id FROM accounts ORDER BY trader_id"
 
+SELECT_TABLE_NAMES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+
+SELECT_MIGRATIONS = "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
+
 # --- live serve: the read-only dashboard and JSON API (any number of traders in one database) ----------------------
 # A NULL filter matches everything. Paging is keyset: the last row's sort key comes back as the cursor, so a page
 # never repeats or skips rows while nodes keep writing.
@@ -372,4 +389,126 @@ LIMIT $7
 
 SERVE_TRADERS = """
 SELECT trader_id FROM accounts UNION SELECT trader_id FROM unified_orders ORDER BY trader_id
+"""
+
+# --- venue truth: warm start and audit (backend.live.reconcile) ---------------------------------------------------
+
+# The events of every order still open and of every order with an event since $2 (ns), oldest first.
+SELECT_RESTORE_ORDER_EVENTS = """
+SELECT e.client_order_id, e.payload::text AS payload
+FROM order_events e JOIN unified_orders o USING (trader_id, client_order_id)
+WHERE e.trader_id = $1 AND (o.lifecycle_rank < 100 OR o.last_event_ns >= $2)
+ORDER BY e.client_order_id, e.ts_init_ns, e.ts_event_ns
+"""
+
+# The OrderFilled payload of every venue trade in fills (the event that stored it), in trade order.
+SELECT_RESTORE_FILL_EVENTS = """
+SELECT e.payload::text AS payload
+FROM fills f JOIN order_events e ON e.trader_id = f.trader_id AND e.event_id = f.event_id
+WHERE f.trader_id = $1
+ORDER BY f.ts_event_ns, e.ts_init_ns
+"""
+
+# The OMS side of one account for the audit: orders open, changed since $3 (ns) or named by the venue's reports.
+SELECT_AUDIT_ORDERS = """
+SELECT client_order_id, venue_order_id, instrument_id, lifecycle_status, lifecycle_rank, quantity, filled_qty,
+       last_event_ns, strategy_id, order_type, side
+FROM unified_orders
+WHERE trader_id = $1
+  AND (account_id = $2 OR (account_id IS NULL AND right(instrument_id, length($6::text) + 1) = '.' || $6::text))
+  AND (lifecycle_rank < 100 OR last_event_ns >= $3 OR client_order_id = ANY($4::text[])
+       OR venue_order_id = ANY($5::text[]))
+"""
+
+SELECT_AUDIT_FILLS = """
+SELECT instrument_id, trade_id, client_order_id, quantity, ts_event_ns
+FROM fills
+WHERE trader_id = $1 AND account_id = $2 AND (ts_event_ns >= $3 OR client_order_id = ANY($4::text[]))
+"""
+
+SELECT_AUDIT_FILL_EVENTS = """
+SELECT event_id::text AS event_id, client_order_id, payload::text AS payload
+FROM order_events
+WHERE trader_id = $1 AND event_type = 'OrderFilled' AND client_order_id = ANY($2::text[])
+ORDER BY ts_init_ns
+"""
+
+SELECT_AUDIT_POSITIONS = """
+SELECT p.venue_positions::text AS venue_positions FROM unified_positions p WHERE p.trader_id = $1
+"""
+
+SELECT_INSTRUMENT_KINDS = "SELECT instrument_id, kind, quote_currency FROM instruments WHERE trader_id = $1"
+
+INSERT_AUDIT_ORDER_EVENT = """
+INSERT INTO order_events (trader_id, event_id, client_order_id, event_type, ts_event, ts_event_ns, ts_init_ns, payload)
+VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8::jsonb)
+ON CONFLICT (trader_id, event_id) DO NOTHING
+"""
+
+INSERT_AUDIT_FILL = """
+INSERT INTO fills (trader_id, venue, account_id, instrument_id, trade_id, client_order_id, venue_order_id,
+    strategy_id, canonical_id, side, quantity, base_quantity, price, commission, commission_currency, liquidity_side,
+    event_id, ts_event, ts_event_ns)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::uuid, $18, $19)
+ON CONFLICT (trader_id, venue, account_id, instrument_id, trade_id) DO NOTHING
+"""
+
+# A status the venue reports that the OMS has not reached yet (never moves an order back).
+ADVANCE_ORDER_STATUS = """
+UPDATE unified_orders SET lifecycle_status = $3, lifecycle_rank = $4, pending_action = NULL
+WHERE trader_id = $1 AND client_order_id = $2 AND lifecycle_rank < $4
+"""
+
+SET_ORDER_QUANTITY = "UPDATE unified_orders SET quantity = $3 WHERE trader_id = $1 AND client_order_id = $2"
+
+# One difference; a repeat (same dedupe key) updates the row: seen again, resolved once any audit resolved it.
+UPSERT_RECONCILIATION_EVENT = """
+INSERT INTO reconciliation_events AS r (trader_id, source, client_id, account_id, instrument_id, client_order_id,
+    venue_order_id, trade_id, kind, oms_value, venue_value, detail, action, resolved, resolved_at, dedupe_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $14 THEN now() END, $15)
+ON CONFLICT (trader_id, dedupe_key) DO UPDATE SET
+    last_seen_at = now(), seen_count = r.seen_count + 1,
+    detail = EXCLUDED.detail, venue_value = EXCLUDED.venue_value,
+    action = CASE WHEN r.resolved THEN r.action ELSE EXCLUDED.action END,
+    resolved = r.resolved OR EXCLUDED.resolved,
+    resolved_at = COALESCE(r.resolved_at, EXCLUDED.resolved_at)
+"""
+
+SELECT_RECONCILIATION_EVENTS = """
+SELECT id, detected_at, last_seen_at, seen_count, source, client_id, account_id, instrument_id, client_order_id,
+       venue_order_id, trade_id, kind, oms_value, venue_value, detail, action, resolved
+FROM reconciliation_events
+WHERE trader_id = $1 AND ($2::boolean IS FALSE OR NOT resolved) AND ($3::text[] IS NULL OR kind = ANY($3::text[]))
+ORDER BY detected_at, id
+"""
+
+# -- node lock and the nodes table (backend/live/node_lock.py) ------------------------------------------------------
+
+TRY_NODE_LOCK = "SELECT pg_try_advisory_lock($1)"
+NODE_UNLOCK = "SELECT pg_advisory_unlock($1)"
+
+REGISTER_NODE = """
+INSERT INTO nodes (trader_id, host, pid, version, started_at, last_heartbeat, stopped_at, lock_key)
+VALUES ($1, $2, $3, $4, now(), now(), NULL, $5)
+ON CONFLICT (trader_id) DO UPDATE SET host = EXCLUDED.host, pid = EXCLUDED.pid, version = EXCLUDED.version,
+    started_at = EXCLUDED.started_at, last_heartbeat = EXCLUDED.last_heartbeat, stopped_at = NULL,
+    lock_key = EXCLUDED.lock_key
+RETURNING started_at
+"""
+
+NODE_HEARTBEAT = "UPDATE nodes SET last_heartbeat = now() WHERE trader_id = $1 AND host = $2 AND pid = $3"
+
+NODE_STOPPED = "UPDATE nodes SET stopped_at = now() WHERE trader_id = $1 AND host = $2 AND pid = $3"
+
+SELECT_NODE = "SELECT trader_id, host, pid, version, started_at, last_heartbeat, stopped_at FROM nodes WHERE trader_id = $1"
+
+# running: some session holds the trader id's advisory lock (a bigint key shows as classid = high, objid = low half).
+SELECT_NODES = """
+SELECT n.trader_id, n.host, n.pid, n.version, n.started_at, n.last_heartbeat, n.stopped_at,
+       EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND l.classid::bigint = ((n.lock_key >> 32) & 4294967295)
+               AND l.objid::bigint = (n.lock_key & 4294967295)) AS running
+FROM nodes n
+ORDER BY n.trader_id
 """
