@@ -23,9 +23,6 @@ from decimal import Decimal
 from nautilus_trader.model.enums import InstrumentClass, OptionKind
 from nautilus_trader.model.instruments import Instrument
 
-# The venue names NautilusTrader routes under -> the venue the unified tables record (one row per exchange).
-UNIFIED_VENUES = {"BINANCE_FUTURES": "BINANCE"}
-
 PRODUCTS = {
     InstrumentClass.SPOT: "spot",
     InstrumentClass.SWAP: "perpetual",
@@ -36,11 +33,6 @@ PRODUCTS = {
 
 class UnsupportedInstrument(ValueError):
     """An instrument class with no canonical form (spreads, betting, CFDs, ...)."""
-
-
-def unified_venue(venue: str) -> str:
-    """``BINANCE_FUTURES`` -> ``BINANCE``; every other venue unchanged."""
-    return UNIFIED_VENUES.get(venue, venue)
 
 
 def product_of(instrument: Instrument) -> str:

@@ -4,6 +4,9 @@ The simulator runs as its own process (``python -m backend.simulator.cli``): ``b
 writes the URLs and demo credentials of every venue it serves to an env file once all of them listen; the demo
 loads ``configs/local-sim.json`` with those variables, runs the scripted demo strategy for ``duration_secs``, stops
 the node gracefully (every queued event is written) and prints orders, fills, positions and balances.
+
+The config ships inside the package (``backend/live/configs/local-sim.json``, a link to the repository's
+``configs/local-sim.json`` that a wheel stores as a file), so an installed ``live demo`` finds it from any directory.
 """
 
 from __future__ import annotations
@@ -16,16 +19,20 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from importlib.resources import as_file, files
 from pathlib import Path
 
+import msgspec
 from rich.console import Console
 
+from backend.live import report
 from backend.live.config.loader import LiveConfigLoader
+from backend.live.config.schema import LiveConfig
 from backend.live.database import DEFAULT_DATA_DIR, Database
+from backend.live.trading_node import LiveTradingNode
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEMO_CONFIG = PROJECT_ROOT / "configs" / "local-sim.json"
+DEMO_CONFIG = files("backend.live") / "configs" / "local-sim.json"
 DEMO_VENUES = ("binance", "bybit", "okx")
 SIMULATOR_START_TIMEOUT_SECS = 30.0
 
@@ -55,8 +62,9 @@ def _terminate_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-@contextlib.contextmanager
-def simulator_process(work_dir: Path, venues: tuple[str, ...] = DEMO_VENUES, seed: int = 42) -> Iterator[dict[str, str]]:
+@contextlib.asynccontextmanager
+async def simulator_process(work_dir: Path, venues: tuple[str, ...] = DEMO_VENUES,
+                            seed: int = 42) -> AsyncIterator[dict[str, str]]:
     """Start ``venuesim`` in a child process; yields the env variables it wrote (URLs and demo keys)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     env_file = work_dir / "sim.env"
@@ -66,7 +74,7 @@ def simulator_process(work_dir: Path, venues: tuple[str, ...] = DEMO_VENUES, see
         process = subprocess.Popen(
             [sys.executable, "-m", "backend.simulator.cli", "--venues", ",".join(venues), "--seed", str(seed),
              "--env-file", str(env_file)],
-            stdout=log_file, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT, preexec_fn=_terminate_with_parent,
+            stdout=log_file, stderr=subprocess.STDOUT, preexec_fn=_terminate_with_parent,
         )
         try:
             deadline = time.monotonic() + SIMULATOR_START_TIMEOUT_SECS
@@ -76,45 +84,46 @@ def simulator_process(work_dir: Path, venues: tuple[str, ...] = DEMO_VENUES, see
                 if time.monotonic() > deadline:
                     raise DemoError(f"the simulator did not start within {SIMULATOR_START_TIMEOUT_SECS:.0f} s; "
                                     f"see {log_path}")
-                time.sleep(0.1)
+                await asyncio.sleep(0.1)
             yield read_env_file(env_file)
         finally:
             process.terminate()
             try:
-                process.wait(timeout=10)
+                await asyncio.to_thread(process.wait, 10)
             except subprocess.TimeoutExpired:
                 process.kill()
 
 
 async def run_demo(console: Console, duration_secs: float = 20.0, work_dir: Path = Path(".live")) -> int:
-    from backend.live.cli import print_health, print_startup_error, print_tables
-    from backend.live.trading_node import LiveTradingNode, StartupError
-
     database = await Database.connect(os.environ.get("LIVE_DATABASE_URL") or None, data_dir=DEFAULT_DATA_DIR)
     try:
-        tables = await database.pool.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
-        console.print(f"PostgreSQL ready ({len(tables)} tables: {', '.join(r['tablename'] for r in tables)})")
-        with simulator_process(work_dir) as sim_env:
+        tables = await report.table_names(database)
+        console.print(f"PostgreSQL ready ({len(tables)} tables: {', '.join(tables)})")
+        async with simulator_process(work_dir) as sim_env:
             console.print(f"Simulator running: {', '.join(sorted(k for k in sim_env if k.endswith('_HTTP')))}")
             env = {**os.environ, **sim_env, "LIVE_DATABASE_URL": ""}
-            config = LiveConfigLoader(DEMO_CONFIG, env=env).load()
-            node = LiveTradingNode(config, database)
+            config = demo_config(env, work_dir)
             console.print(f"Trading for {duration_secs:.0f} s on {', '.join(config.trading_node.exec_clients)} ...")
-            try:
-                await node.run_until_signal(duration_secs=duration_secs,
-                                            before_stop=lambda n: print_health(console, n.health()))
-            except StartupError as exc:
-                print_startup_error(console, exc)
+            if not await report.run_and_report(console, LiveTradingNode(config, database), duration_secs):
                 return 1
         console.print(f"Tables of trader {config.trader_id}: every demo run so far (the embedded database under "
-                      f"{DEFAULT_DATA_DIR} persists; remove .live/ to start over).")
-        await print_tables(database, config.trader_id, console, ["orders", "fills", "positions", "balances"])
+                      f"{DEFAULT_DATA_DIR} persists; remove it to start over).")
+        await report.print_tables(database, config.trader_id, console, report.TABLES)
     except DemoError as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
         return 1
     finally:
         await database.close()
     return 0
+
+
+def demo_config(env: dict[str, str], work_dir: Path) -> LiveConfig:
+    """The shipped simulator config with ``env``; the OMS journal under ``work_dir`` (not next to the config file,
+    which may sit inside an installed package)."""
+    with as_file(DEMO_CONFIG) as path:
+        config = LiveConfigLoader(path, env=env).load()
+    oms = msgspec.structs.replace(config.oms, journal_directory=str((work_dir / "journal").resolve()))
+    return msgspec.structs.replace(config, oms=oms)
 
 
 def main() -> None:  # pragma: no cover - convenience for `python -m backend.live.demo`

@@ -10,13 +10,14 @@ from backend.live import canonical
 from backend.live.models import InstrumentRow
 from backend.live.oms.convert import InstrumentRef
 from backend.live.timeutil import ns_to_datetime
+from backend.live.venues import unified_venue
 
 
 def instrument_ref(instrument: Instrument) -> InstrumentRef:
     return InstrumentRef(
         instrument_id=instrument.id.value,
         canonical_id=canonical.canonical_id(instrument),
-        venue=canonical.unified_venue(instrument.id.venue.value),
+        venue=unified_venue(instrument.id.venue.value),
         multiplier=canonical.base_quantity(instrument, Decimal(1)),
     )
 
@@ -29,7 +30,7 @@ def instrument_row(trader_id: str, instrument: Instrument) -> InstrumentRow:
         trader_id=trader_id,
         instrument_id=instrument.id.value,
         canonical_id=canonical.canonical_id(instrument),
-        venue=canonical.unified_venue(instrument.id.venue.value),
+        venue=unified_venue(instrument.id.venue.value),
         venue_symbol=instrument.raw_symbol.value,
         kind=canonical.product_of(instrument),
         base_currency=base.code,

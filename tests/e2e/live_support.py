@@ -140,7 +140,7 @@ async def _replay(live: LiveTradingNode, database: Database, captured: list[Any]
         if isinstance(event, AccountState):
             writer.submit(convert_account_state(live.trader_id, AccountState.to_dict(event)))
         else:
-            writer.submit(convert_order_event(type(event).to_dict(event), live._ref_for_id(event.instrument_id)))
+            writer.submit(convert_order_event(type(event).to_dict(event), live.instruments.ref_for_id(event.instrument_id)))
     await writer.stop()
 
 

@@ -13,7 +13,8 @@ from nautilus_trader.model.instruments import CryptoFuture, CryptoOption, Crypto
 from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.test_kit.providers import TestInstrumentProvider
 
-from backend.live.canonical import UnsupportedInstrument, base_quantity, canonical_id, product_of, unified_venue
+from backend.live.canonical import UnsupportedInstrument, base_quantity, canonical_id, product_of
+from backend.live.venues import unified_venue
 
 EXPIRY_251226 = int(datetime(2025, 12, 26, 8, tzinfo=UTC).timestamp()) * 1_000_000_000
 LISTED = int(datetime(2025, 6, 1, tzinfo=UTC).timestamp()) * 1_000_000_000

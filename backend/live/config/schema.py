@@ -18,6 +18,7 @@ import msgspec
 from msgspec import Meta
 
 from backend.live.config.secrets import Secret, schema_hook
+from backend.live.venues import ALL_PRODUCTS, VENUES, routing_venue
 
 
 class ConfigError(ValueError):
@@ -46,20 +47,11 @@ ImportPath = Annotated[str, Meta(
 )]
 InstrumentIdStr = Annotated[str, Meta(pattern=r"^\S+\.[A-Z0-9_]+$", description="SYMBOL.VENUE, e.g. BTCUSDT.BINANCE")]
 
-VenueName = Literal["BINANCE", "BYBIT", "OKX"]
-Product = Literal["SPOT", "USDT_FUTURES", "LINEAR", "SWAP"]
+VenueName = Literal[tuple(VENUES)]  # type: ignore[valid-type]  # one VenueSpec per venue (backend/live/venues.py)
+Product = Literal[ALL_PRODUCTS]  # type: ignore[valid-type]
 VenueType = Literal["CEFI", "DEFI", "TRADFI", "SPORTS"]
 Environment = Literal["live", "testnet", "demo"]
 LogLevel = Literal["OFF", "TRACE", "DEBUG", "INFO", "WARNING", "ERROR"]
-
-# Per venue: the products one client may trade, how many at once, and the environments the adapter supports.
-VENUE_PRODUCTS: dict[str, tuple[str, ...]] = {"BINANCE": ("SPOT", "USDT_FUTURES"), "BYBIT": ("SPOT", "LINEAR"),
-                                              "OKX": ("SPOT", "SWAP")}
-SINGLE_PRODUCT_VENUES = frozenset({"BINANCE"})  # spot and USDT-M futures are separate Binance APIs: one per client
-VENUE_ENVIRONMENTS: dict[str, tuple[str, ...]] = {"BINANCE": ("live", "testnet"), "BYBIT": ("live", "testnet", "demo"),
-                                                  "OKX": ("live", "demo")}
-ED25519_VENUES = frozenset({"BINANCE"})
-PASSPHRASE_VENUES = frozenset({"OKX"})
 DSN_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -230,16 +222,10 @@ class LiveConfig(_Section):
 # -- cross-field rules -------------------------------------------------------------------------------------------------
 
 
-def instrument_venue(client: VenueClient) -> str:
-    """The venue part of this client's instrument ids: Binance USDT-M futures trade as ``BINANCE_FUTURES``."""
-    if client.venue == "BINANCE" and client.products == ("USDT_FUTURES",):
-        return "BINANCE_FUTURES"
-    return client.venue
-
-
 def _check_client(path: str, client: VenueClient, is_exec: bool) -> None:
     venue = client.venue
-    allowed = VENUE_PRODUCTS[venue]
+    spec = VENUES[venue]
+    allowed = spec.products
     if not client.products:
         raise ConfigError(f"{path}.products", f"at least one product is required ({venue}: {', '.join(allowed)})")
     for product in client.products:
@@ -247,21 +233,22 @@ def _check_client(path: str, client: VenueClient, is_exec: bool) -> None:
             raise ConfigError(f"{path}.products", f"{venue} does not offer {product}; expected {', '.join(allowed)}")
     if len(set(client.products)) != len(client.products):
         raise ConfigError(f"{path}.products", "a product is listed twice")
-    if venue in SINGLE_PRODUCT_VENUES and len(client.products) != 1:
+    if spec.single_product and len(client.products) != 1:
         raise ConfigError(f"{path}.products",
                           f"{venue} takes exactly one of {', '.join(allowed)} per client (configure two clients)")
-    if client.environment not in VENUE_ENVIRONMENTS[venue]:
+    if client.environment not in spec.environments:
         raise ConfigError(f"{path}.environment", f"{venue} has no {client.environment!r} environment; "
-                                                 f"expected one of {', '.join(VENUE_ENVIRONMENTS[venue])}")
-    if client.key_type == "ed25519" and venue not in ED25519_VENUES:
-        raise ConfigError(f"{path}.key_type", f"ed25519 keys are only supported for BINANCE, not {venue}")
+                                                 f"expected one of {', '.join(spec.environments)}")
+    if client.key_type not in spec.key_types:
+        supporting = ", ".join(name for name, s in VENUES.items() if client.key_type in s.key_types)
+        raise ConfigError(f"{path}.key_type", f"{client.key_type} keys are only supported for {supporting}, not {venue}")
     if is_exec:
         for field in ("api_key", "api_secret"):
             if getattr(client, field) is None:
                 raise ConfigError(f"{path}.{field}", "required for an execution client")
-        if venue in PASSPHRASE_VENUES and client.passphrase is None:
+        if spec.needs_passphrase and client.passphrase is None:
             raise ConfigError(f"{path}.passphrase", f"required for {venue} execution clients")
-    expected_venue = instrument_venue(client)
+    expected_venue = spec.routing_venue(client.products)
     for index, instrument_id in enumerate(client.instrument_ids):
         if instrument_id.rpartition(".")[2] != expected_venue:
             raise ConfigError(f"{path}.instrument_ids[{index}]",
@@ -286,7 +273,7 @@ def check_rules(config: LiveConfig) -> None:
             _check_client(f"trading_node.{kind}.{name}", client, is_exec=kind == "exec_clients")
     routed: dict[str, str] = {}  # NautilusTrader's execution engine routes orders by venue: one exec client each
     for name, client in node.exec_clients.items():
-        venue = instrument_venue(client)
+        venue = routing_venue(client)
         if venue in routed:
             raise ConfigError(f"trading_node.exec_clients.{name}",
                               f"trades venue {venue} like exec client {routed[venue]}; one execution client per venue")
