@@ -41,6 +41,16 @@ class FundingPayment(msgspec.Struct, frozen=True, kw_only=True):
     position_quantity: Decimal
     amount: Decimal
     asset: str
+    balance_after: Decimal  # the asset's wallet balance once the payment is booked
+    time_ms: int
+
+
+class FundingSettlement(msgspec.Struct, frozen=True, kw_only=True):
+    """One symbol's settlement: the rate applied and the mark price (the venues' funding-rate history)."""
+
+    symbol: str
+    rate: Decimal
+    mark_price: Decimal
     time_ms: int
 
 
@@ -54,6 +64,7 @@ class FundingSchedule:
         self.next_ms = next_boundary(now_ms, interval_ms)
         self.last_settled_ms: int | None = None
         self._payments: list[FundingPayment] = []
+        self.settlements: list[FundingSettlement] = []
         self._next_id = 0
 
     def configure(self, interval_ms: int, rate: Decimal, now_ms: int) -> None:
@@ -106,16 +117,20 @@ def settle_now(exchange: SimExchange, symbols: Iterable[str] | None = None,
     for symbol in wanted:
         instrument = exchange.instrument(symbol)
         rate = schedule.rate(symbol)
+        schedule.settlements.append(FundingSettlement(symbol=symbol, rate=rate, time_ms=when,
+                                                      mark_price=exchange.market(symbol).last_price))
         for account_id in exchange.account_ids:
             position = exchange.position(account_id, symbol)
             if position.quantity == 0:
                 continue
             value = position.quantity * instrument.contract_size * position.mark_price * rate
+            amount = (-value).quantize(exchange.asset_quantum, ROUND_HALF_UP)
+            balance = exchange.account(account_id).balances.get(instrument.settlement_asset)
             payment = FundingPayment(
                 exchange=exchange.name, account_id=account_id, symbol=symbol, funding_id=schedule.new_id(),
                 rate=rate, mark_price=position.mark_price, position_quantity=position.quantity,
-                amount=(-value).quantize(exchange.asset_quantum, ROUND_HALF_UP), asset=instrument.settlement_asset,
-                time_ms=when,
+                amount=amount, asset=instrument.settlement_asset, time_ms=when,
+                balance_after=(balance.total if balance is not None else Decimal(0)) + amount,
             )
             schedule.record(payment)
             exchange.book_funding(payment)

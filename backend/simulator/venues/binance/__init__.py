@@ -11,7 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
-from backend.simulator.venues.binance import errors, events, futures, spot
+from backend.simulator.venues.binance import errors, events, futures, market_extra, spot
 from backend.simulator.venues.binance.market import BinanceMarket
 from backend.simulator.venues.binance.rest import error_response
 from backend.simulator.venues.binance.signing import Authenticator
@@ -30,6 +30,7 @@ def create_apps(runtime: Any) -> dict[str, web.Application]:
         market = _market(runtime, label, exchange)
         app = web.Application()
         app.add_routes(spot.routes(market) if label == "spot" else futures.routes(market))
+        app.add_routes(market_extra.routes(market))
         exchange.subscribe(events.listener(market))
         apps[label] = app
     return apps

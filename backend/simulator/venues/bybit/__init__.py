@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from backend.simulator.server import VenueRuntime
-from backend.simulator.venues.bybit import rest
+from backend.simulator.venues.bybit import market_extra, rest
 from backend.simulator.venues.bybit.venue import BybitVenue
 from backend.simulator.venues.bybit.ws_private import PrivateStream
 from backend.simulator.venues.bybit.ws_public import PublicStream
@@ -26,6 +26,7 @@ def create_apps(runtime: VenueRuntime) -> dict[str, web.Application]:
     app.router.add_get("/v5/private", PrivateStream(venue).handle)
     app.router.add_get("/v5/trade", TradeStream(venue).handle)
     rest.add_routes(app, venue)
+    rest.add_routes(app, venue, market_extra.ROUTES)
     return {"main": app}
 
 

@@ -26,8 +26,8 @@ Handler = Callable[[BybitVenue, str, Params], Any]
 DEFAULT_LIST_LIMIT = 20
 
 
-def add_routes(app: web.Application, venue: BybitVenue) -> None:
-    for path, (method, private, handler) in ROUTES.items():
+def add_routes(app: web.Application, venue: BybitVenue, routes: Mapping[str, tuple[str, bool, Handler]] | None = None) -> None:
+    for path, (method, private, handler) in (ROUTES if routes is None else routes).items():
         app.router.add_route(method, path, _endpoint(venue, method, private, handler))
 
 
@@ -344,13 +344,17 @@ def executions(venue: BybitVenue, account_id: str, params: Params) -> dict[str, 
             if link_id and fill.client_order_id != link_id:
                 continue
             items.append((fill, orders[fill.order_id]))
-    items.sort(key=lambda pair: (pair[0].time_ms, pair[0].trade_id), reverse=True)
+    exec_type = params.get("execType")
+    rows = [] if exec_type not in (None, "", "Trade") else [
+        (fill.time_ms, fill.trade_id, lambda f=fill, o=order: venue.execution_item(category, f, o))
+        for fill, order in items]
+    schedule = exchange.funding
+    if schedule is not None and exec_type in (None, "", "Funding") and not order_id and not link_id:
+        rows.extend((p.time_ms, p.funding_id, lambda p=p: venue.funding_item(p))
+                    for symbol in symbols for p in schedule.payments(account_id, symbol))
+    rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
     limit = _limit(params, 100, default=50)
-    return {
-        "category": category,
-        "list": [venue.execution_item(category, fill, order) for fill, order in items[:limit]],
-        "nextPageCursor": "",
-    }
+    return {"category": category, "list": [build() for _, _, build in rows[:limit]], "nextPageCursor": ""}
 
 
 def create_order(venue: BybitVenue, account_id: str, params: Params) -> dict[str, str]:

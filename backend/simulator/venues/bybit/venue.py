@@ -15,11 +15,13 @@ from typing import Any
 
 from backend.simulator.core.errors import SimError
 from backend.simulator.core.events import OrderUpdate
+from backend.simulator.core.funding import FundingPayment
 from backend.simulator.core.instruments import SimInstrument
 from backend.simulator.core.matching import SimExchange
 from backend.simulator.core.orders import SimFill, SimOrder
 from backend.simulator.server import VenueRuntime
 from backend.simulator.venues.bybit import errors, payloads
+from backend.simulator.venues.bybit.funding import funding_execution_item
 from backend.simulator.venues.bybit.payloads import Category
 from backend.simulator.venues.bybit.signing import Authenticator
 
@@ -27,7 +29,6 @@ CATEGORIES: tuple[Category, ...] = ("spot", "linear")
 SIDES = {"Buy": "BUY", "Sell": "SELL"}
 TIMES_IN_FORCE = {"GTC": "GTC", "IOC": "IOC", "FOK": "FOK", "PostOnly": "GTX"}
 USD_STABLE = ("USDT", "USDC", "USD")
-FUNDING_INTERVAL_MS = 8 * 3_600_000
 
 
 class BybitVenue:
@@ -117,10 +118,20 @@ class BybitVenue:
         return prices
 
     def ticker_item(self, category: Category, symbol: str) -> dict[str, Any]:
-        book = self.exchanges[category].book(symbol)
-        now = self.now_ms()
-        next_funding = (now // FUNDING_INTERVAL_MS + 1) * FUNDING_INTERVAL_MS
-        return payloads.ticker_item(category, symbol, book.last_price, book.bids[0], book.asks[0], next_funding)
+        exchange = self.exchanges[category]
+        book = exchange.book(symbol)
+        schedule = exchange.funding
+        next_funding = schedule.next_ms if schedule is not None else 0
+        item = payloads.ticker_item(category, symbol, book.last_price, book.bids[0], book.asks[0], next_funding)
+        if schedule is not None:
+            item["fundingRate"] = payloads.num(schedule.rate(symbol))
+            item["fundingIntervalHour"] = str(max(1, schedule.interval_ms // 3_600_000))
+        return item
+
+    def funding_item(self, payment: FundingPayment) -> dict[str, Any]:
+        """A funding settlement as an ``execType=Funding`` execution (REST list and the ``execution`` topic)."""
+        contract_size = self.exchanges["linear"].instruments[payment.symbol].contract_size
+        return funding_execution_item(payment, contract_size, self.next_seq())
 
     # -- order operations (REST /v5/order/* and trade WS order.*) ---------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from backend.simulator.venues.okx import rest, streams, ws_business, ws_private, ws_public
+from backend.simulator.venues.okx import market_extra, rest, streams, ws_business, ws_private, ws_public
 from backend.simulator.venues.okx.state import OkxVenue
 from backend.simulator.venues.okx.ws_session import websocket_handler
 
@@ -29,6 +29,7 @@ def create_apps(runtime: VenueRuntime) -> dict[str, web.Application]:
         exchange.subscribe(partial(streams.on_event, venue))
     app = web.Application()
     rest.add_routes(app, venue)
+    market_extra.add_routes(app, venue)
     endpoints = {
         "public": ws_public.endpoint(venue),
         "private": ws_private.endpoint(venue),
