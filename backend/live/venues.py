@@ -33,7 +33,7 @@ from nautilus_trader.core.nautilus_pyo3 import BybitEnvironment, BybitProductTyp
 from nautilus_trader.live.factories import LiveDataClientFactory, LiveExecClientFactory
 from nautilus_trader.model.identifiers import Venue
 
-from backend.live.adapters.binance import BinanceUniqueFillsExecClientFactory
+from backend.live.adapters.binance_user_stream import BinanceUserStreamExecClientFactory
 from backend.live.adapters.bybit import BybitPublicWsDataClientConfig, BybitPublicWsDataClientFactory
 
 ConfigBuilder = Callable[[str, Any], Any]  # (client name, VenueClient) -> the adapter's client config
@@ -176,7 +176,7 @@ def okx_exec(name: str, client: Any) -> OKXExecClientConfig:
 VENUES: dict[str, VenueSpec] = {spec.name: spec for spec in (
     VenueSpec(
         name="BINANCE", products=("SPOT", "USDT_FUTURES"), environments=("live", "testnet"),
-        data_factory=BinanceLiveDataClientFactory, exec_factory=BinanceUniqueFillsExecClientFactory,
+        data_factory=BinanceLiveDataClientFactory, exec_factory=BinanceUserStreamExecClientFactory,
         data_config=binance_data, exec_config=binance_exec,
         single_product=True,  # spot and USDT-M futures are separate Binance APIs: one per client
         key_types=("hmac", "ed25519"), product_venues={"USDT_FUTURES": "BINANCE_FUTURES"},
