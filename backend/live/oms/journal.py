@@ -82,6 +82,8 @@ class Journal:
         self._written_seq = 0  # highest seq written to the page cache
         self._durable_seq = 0  # highest seq fsynced (read by anyone, set by the sync thread)
         self._cond = threading.Condition()
+        self._sync_waiting = False  # the sync thread sleeps until an append notifies it
+        self._record = bytearray()  # reused for every record (header, then the payload encoded in place)
         self._to_close: list[int] = []  # full segments' fds: the sync thread fsyncs and closes them
         self._new_dir_entry = False  # a segment was created: the directory needs an fsync too
         self._sync_thread: threading.Thread | None = None
@@ -178,21 +180,25 @@ class Journal:
         if self._fd is None:
             raise JournalError("OMS journal is not open")
         seq = self._next_seq
-        payload = self._encoder.encode((_KIND_OF[type(item)], item))
-        record = _HEADER.pack(len(payload), zlib.crc32(payload, zlib.crc32(_SEQ.pack(seq))), seq) + payload
-        if self._segment_size + len(record) > self._segment_max and self._segment_size > len(MAGIC):
+        record = self._record
+        del record[_HEADER.size:]
+        self._encoder.encode_into((_KIND_OF[type(item)], item), record, _HEADER.size)
+        size = len(record)
+        _HEADER.pack_into(record, 0, size - _HEADER.size,
+                          zlib.crc32(memoryview(record)[_HEADER.size:], zlib.crc32(_SEQ.pack(seq))), seq)
+        if self._segment_size + size > self._segment_max and self._segment_size > len(MAGIC):
             self._rotate(seq)
         written = os.write(self._fd, record)
-        while written < len(record):  # a short write (rare: a signal, a full disk) continues where it stopped
-            written += os.write(self._fd, record[written:])
-        self._segment_size += len(record)
+        while written < size:  # a short write (rare: a signal, a full disk) continues where it stopped
+            written += os.write(self._fd, memoryview(record)[written:])
+        self._segment_size += size
         self._next_seq = seq + 1
         self._written_seq = seq
-        if self._fsync_enabled:
+        if not self._fsync_enabled:
+            self._durable_seq = seq
+        elif self._sync_waiting:  # wake the sync thread only when it sleeps (a lock per append costs)
             with self._cond:
                 self._cond.notify()
-        else:
-            self._durable_seq = seq
         return seq
 
     def _begin_segment(self) -> None:
@@ -267,8 +273,11 @@ class Journal:
     def _sync_loop(self) -> None:
         while True:
             with self._cond:
+                # waiting is set before the check: an append that saw it unset wrote its seq before the check
+                self._sync_waiting = True
                 while self._written_seq == self._durable_seq and not self._to_close and not self._closing:
                     self._cond.wait()
+                self._sync_waiting = False
                 if self._closing and self._written_seq == self._durable_seq and not self._to_close:
                     return
             time.sleep(self._fsync_delay)  # let more appends join this fsync
