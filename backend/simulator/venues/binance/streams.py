@@ -11,18 +11,19 @@ a client that applies diffs on top of ``GET /depth`` rebuilds the same book.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
+from backend.simulator.core import ws
 from backend.simulator.core.events import BookUpdate, PublicTrade
 from backend.simulator.core.faults import FaultState
 from backend.simulator.core.matching import SimExchange
+from backend.simulator.core.ws import WsSession
 from backend.simulator.venues.binance import payloads
-from backend.simulator.venues.binance.outbox import Outbox
 
 _ENCODER = msgspec.json.Encoder()
 Level = tuple[Decimal, Decimal]
@@ -35,11 +36,6 @@ class _Book:
     asks: dict[Decimal, Decimal]
 
 
-@dataclass
-class _Connection:
-    outbox: Outbox
-    combined: bool
-    streams: set[str] = field(default_factory=set)
 
 
 class MarketStreams:
@@ -57,7 +53,7 @@ class MarketStreams:
         self._exchange = exchange
         self._now_ms = now_ms
         self._faults = faults
-        self._connections: list[_Connection] = []
+        self._connections: list[tuple[WsSession, bool]] = []  # (session, combined)
         self._books: dict[str, _Book] = {}
         for symbol in exchange.instruments:
             start = exchange.book(symbol)
@@ -76,50 +72,40 @@ class MarketStreams:
     # -- WebSocket -----------------------------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=None, autoping=True)
-        await ws.prepare(request)
-        self._faults.register_socket(ws)
+        """``/stream?streams=a/b`` (combined) or ``/ws/a/b`` (raw): the streams named in the URL, then whatever the
+        client subscribes to."""
         combined = request.path.endswith("/stream")
-        connection = _Connection(outbox=Outbox(ws), combined=combined)
-        if combined:
-            names = request.query.get("streams", "")
-        else:
-            names = request.match_info.get("streams", "")
-        connection.streams.update(name for name in names.split("/") if name)
-        self._connections.append(connection)
-        try:
-            async for message in ws:
-                if message.type == WSMsgType.TEXT:
-                    self._on_control(connection, message.data)
-                elif message.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                    break
-        finally:
-            self._faults.unregister_socket(ws)
-            self._connections.remove(connection)
-            await connection.outbox.close()
-        return ws
+        names = request.query.get("streams", "") if combined else request.match_info.get("streams", "")
 
-    def _on_control(self, connection: _Connection, text: str) -> None:
+        def on_open(session: WsSession) -> None:
+            session.topics.update(name for name in names.split("/") if name)
+            self._connections.append((session, combined))
+
+        def on_close(session: WsSession) -> None:
+            self._connections.remove((session, combined))
+
+        return await ws.serve(request, self._faults, self._on_control, on_open=on_open, on_close=on_close)
+
+    def _on_control(self, connection: WsSession, text: str) -> None:
         try:
             request = msgspec.json.decode(text)
             method, request_id = request.get("method"), request.get("id")
             params = request.get("params") or []
         except (msgspec.DecodeError, AttributeError):
-            connection.outbox.push(_ENCODER.encode({"code": 3, "msg": "Invalid JSON"}).decode())
+            connection.send_json({"code": 3, "msg": "Invalid JSON"})
             return
         if method == "SUBSCRIBE":
-            connection.streams.update(str(p) for p in params)
+            connection.topics.update(str(p) for p in params)
             result: Any = None
         elif method == "UNSUBSCRIBE":
-            connection.streams.difference_update(str(p) for p in params)
+            connection.topics.difference_update(str(p) for p in params)
             result = None
         elif method == "LIST_SUBSCRIPTIONS":
-            result = sorted(connection.streams)
+            result = sorted(connection.topics)
         else:
-            connection.outbox.push(_ENCODER.encode({"code": 2, "msg": f"Invalid request: unknown method {method!r}",
-                                                    "id": request_id}).decode())
+            connection.send_json({"code": 2, "msg": f"Invalid request: unknown method {method!r}", "id": request_id})
             return
-        connection.outbox.push(_ENCODER.encode({"result": result, "id": request_id}).decode())
+        connection.send_json({"result": result, "id": request_id})
 
     # -- core events ---------------------------------------------------------------------------------------------
 
@@ -194,18 +180,18 @@ class MarketStreams:
 
     def _publish_all(self, streams: tuple[str, ...], build: Callable[[], dict[str, Any]]) -> None:
         raw: str | None = None
-        for connection in self._connections:
+        for connection, combined in self._connections:
             for stream in streams:
-                if stream not in connection.streams:
+                if stream not in connection.topics:
                     continue
                 data = build()
-                if connection.combined:
+                if combined:
                     text = _ENCODER.encode({"stream": stream, "data": data}).decode()
                 else:
                     if raw is None:
                         raw = _ENCODER.encode(data).decode()
                     text = raw
-                connection.outbox.push(text)
+                connection.send_text(text)
 
 
 def _diff(old: dict[Decimal, Decimal], new: dict[Decimal, Decimal]) -> list[Level]:

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
+from backend.simulator.core import ws
 from backend.simulator.core.faults import FaultState
+from backend.simulator.core.ws import WsSession, push_user_event
 from backend.simulator.venues.binance import errors, signing
 from backend.simulator.venues.binance.errors import BinanceApiError
-from backend.simulator.venues.binance.outbox import Outbox
 from backend.simulator.venues.binance.signing import Authenticator
 
 _ENCODER = msgspec.json.Encoder()
@@ -32,7 +33,7 @@ Sink = Callable[[str], None]
 
 class UserDataHub:
     """Fans each account's user-data messages out to its subscribed sinks. While the venue's user stream is paused
-    the pushes are handed to ``faults.hold_user_event``; ``resume_user_stream`` delivers them in order."""
+    the pushes are held (``core.ws.push_user_event``) and ``resume_user_stream`` delivers them in order."""
 
     def __init__(self, faults: FaultState) -> None:
         self._faults = faults
@@ -51,10 +52,7 @@ class UserDataHub:
 
     def publish(self, account_id: str, message: dict[str, Any]) -> None:
         text = _ENCODER.encode(message).decode()
-        if self._faults.user_stream_paused:
-            self._faults.hold_user_event(lambda: self._deliver(account_id, text))
-            return
-        self._deliver(account_id, text)
+        push_user_event(self._faults, lambda: self._deliver(account_id, text))
 
     def _deliver(self, account_id: str, text: str) -> None:
         for sink in list(self._sinks.get(account_id, ())):
@@ -98,13 +96,13 @@ class WsApiSession:
     """One WebSocket API connection (``/ws-api/v3`` or ``/ws-fapi/v1``): logon state and its user-data sink."""
 
     def __init__(self, *, futures: bool, auth: Authenticator, hub: UserDataHub, listen_keys: ListenKeys,
-                 now_ms: Callable[[], int], outbox: Outbox) -> None:
+                 now_ms: Callable[[], int], session: WsSession) -> None:
         self._futures = futures
         self._auth = auth
         self._hub = hub
         self._listen_keys = listen_keys
         self._now_ms = now_ms
-        self._outbox = outbox
+        self._session = session
         self._connected_ms = now_ms()
         self._api_key: str | None = None
         self._account_id: str | None = None
@@ -192,7 +190,7 @@ class WsApiSession:
             self._subscription_counter += 1
 
             def sink(text: str, subscription_id: int = subscription_id) -> None:
-                self._outbox.push(f'{{"subscriptionId":{subscription_id},"event":{text}}}')
+                self._session.send_text(f'{{"subscriptionId":{subscription_id},"event":{text}}}')
 
             self._subscription = (subscription_id, sink)
             self._hub.subscribe(account_id, sink)
@@ -204,7 +202,7 @@ class WsApiSession:
         self._subscription = None
 
     def _send(self, message: dict[str, Any]) -> None:
-        self._outbox.push(_ENCODER.encode(message).decode())
+        self._session.send_json(message)
 
 
 class UserDataEndpoints:
@@ -220,23 +218,14 @@ class UserDataEndpoints:
         self._faults = faults
 
     async def ws_api(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse(heartbeat=None, autoping=True)
-        await ws.prepare(request)
-        self._faults.register_socket(ws)
-        outbox = Outbox(ws)
-        session = WsApiSession(futures=self._futures, auth=self._auth, hub=self._hub, listen_keys=self._listen_keys,
-                               now_ms=self._now_ms, outbox=outbox)
-        try:
-            async for message in ws:
-                if message.type == WSMsgType.TEXT:
-                    session.handle(message.data)
-                elif message.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                    break
-        finally:
-            self._faults.unregister_socket(ws)
-            session.close()
-            await outbox.close()
-        return ws
+        sessions: dict[WsSession, WsApiSession] = {}
+
+        def on_open(session: WsSession) -> None:
+            sessions[session] = WsApiSession(futures=self._futures, auth=self._auth, hub=self._hub,
+                                             listen_keys=self._listen_keys, now_ms=self._now_ms, session=session)
+
+        return await ws.serve(request, self._faults, lambda session, text: sessions[session].handle(text),
+                              on_open=on_open, on_close=lambda session: sessions.pop(session).close())
 
     async def listen_key_stream(self, request: web.Request, listen_key: str | None = None) -> web.StreamResponse:
         """The stream of ``listen_key`` (from the path) or of the ``listenKey`` query parameter."""
@@ -245,20 +234,11 @@ class UserDataEndpoints:
         if account_id is None:
             raise web.HTTPBadRequest(text='{"code":-1125,"msg":"This listenKey does not exist."}',
                                      content_type="application/json")
-        ws = web.WebSocketResponse(heartbeat=None, autoping=True)
-        await ws.prepare(request)
-        self._faults.register_socket(ws)
-        outbox = Outbox(ws)
-        self._hub.subscribe(account_id, outbox.push)
-        try:
-            async for message in ws:
-                if message.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-                    break
-        finally:
-            self._faults.unregister_socket(ws)
-            self._hub.unsubscribe(account_id, outbox.push)
-            await outbox.close()
-        return ws
+        return await ws.serve(
+            request, self._faults, lambda session, text: None,
+            on_open=lambda session: self._hub.subscribe(account_id, session.send_text),
+            on_close=lambda session: self._hub.unsubscribe(account_id, session.send_text),
+        )
 
     # listenKey REST (API key only, no signature)
 

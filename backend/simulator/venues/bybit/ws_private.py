@@ -14,9 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from backend.simulator.core.events import AccountUpdate, OrderUpdate, PositionUpdate, SimEvent
+from backend.simulator.core.ws import WsSession, push_user_event
 from backend.simulator.venues.bybit import errors
-from backend.simulator.venues.bybit.connection import Connection, serve
 from backend.simulator.venues.bybit.errors import BybitApiError
+from backend.simulator.venues.bybit.framing import serve
 from backend.simulator.venues.bybit.venue import CATEGORIES, BybitVenue, cancel_type_of
 
 CHANNELS = ("order", "execution", "position", "wallet")
@@ -38,7 +39,7 @@ def valid_topic(topic: object) -> bool:
 class PrivateStream:
     def __init__(self, venue: BybitVenue) -> None:
         self.venue = venue
-        self.connections: set[Connection] = set()
+        self.connections: set[WsSession] = set()
         for exchange in venue.exchanges.values():
             exchange.subscribe(self.on_event)
 
@@ -49,10 +50,10 @@ class PrivateStream:
 
     # -- requests --------------------------------------------------------------------------------------------------
 
-    def on_message(self, connection: Connection, data: dict[str, Any]) -> None:
+    def on_message(self, connection: WsSession, data: dict[str, Any]) -> None:
         op, req_id = data.get("op"), data.get("req_id", "")
         if op == "ping":
-            connection.send({"req_id": req_id, "op": "pong", "args": [str(self.venue.now_ms())],
+            connection.send_json({"req_id": req_id, "op": "pong", "args": [str(self.venue.now_ms())],
                              "conn_id": connection.conn_id})
             return
         try:
@@ -64,12 +65,12 @@ class PrivateStream:
             else:
                 raise errors.unknown_operation(str(op))
         except BybitApiError as error:
-            connection.send(_ack(connection, op, req_id, False, error.ret_msg))
+            connection.send_json(_ack(connection, op, req_id, False, error.ret_msg))
             return
-        connection.send(_ack(connection, op, req_id, True, ""))
+        connection.send_json(_ack(connection, op, req_id, True, ""))
 
     @staticmethod
-    def _change_subscription(connection: Connection, op: str, topics: object) -> None:
+    def _change_subscription(connection: WsSession, op: str, topics: object) -> None:
         if connection.account_id is None:
             raise errors.not_authorized()
         if not isinstance(topics, list) or not topics:
@@ -108,11 +109,8 @@ class PrivateStream:
                 continue
             message = {"id": str(self.venue.next_seq()), "topic": topic, "creationTime": self.venue.now_ms(),
                        "data": data}
-            if self.venue.faults.user_stream_paused:
-                self.venue.faults.hold_user_event(lambda c=connection, m=message: c.send(m))
-            else:
-                connection.send(message)
+            push_user_event(self.venue.faults, lambda c=connection, m=message: c.send_json(m))
 
 
-def _ack(connection: Connection, op: object, req_id: object, success: bool, ret_msg: str) -> dict[str, Any]:
+def _ack(connection: WsSession, op: object, req_id: object, success: bool, ret_msg: str) -> dict[str, Any]:
     return {"success": success, "ret_msg": ret_msg, "op": op, "conn_id": connection.conn_id, "req_id": req_id}

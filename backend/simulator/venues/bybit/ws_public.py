@@ -14,8 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from backend.simulator.core.events import BookUpdate, PublicTrade, SimEvent
+from backend.simulator.core.ws import WsSession
 from backend.simulator.venues.bybit import payloads
-from backend.simulator.venues.bybit.connection import Connection, serve
+from backend.simulator.venues.bybit.framing import serve
 from backend.simulator.venues.bybit.payloads import Category
 from backend.simulator.venues.bybit.venue import BybitVenue
 
@@ -31,7 +32,7 @@ class PublicStream:
         self.venue = venue
         self.category = category
         self.exchange = venue.exchanges[category]
-        self.connections: set[Connection] = set()
+        self.connections: set[WsSession] = set()
         self.exchange.subscribe(self.on_event)
 
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
@@ -42,29 +43,29 @@ class PublicStream:
 
     # -- requests --------------------------------------------------------------------------------------------------
 
-    def on_message(self, connection: Connection, data: dict[str, Any]) -> None:
+    def on_message(self, connection: WsSession, data: dict[str, Any]) -> None:
         op, req_id = data.get("op"), data.get("req_id", "")
         if op == "ping":
-            connection.send(_ack(connection, "ping", req_id, True, "pong"))
+            connection.send_json(_ack(connection, "ping", req_id, True, "pong"))
             return
         if op not in ("subscribe", "unsubscribe"):
-            connection.send(_ack(connection, op, req_id, False, f"error:op not found,op:{op}"))
+            connection.send_json(_ack(connection, op, req_id, False, f"error:op not found,op:{op}"))
             return
         topics = data.get("args")
         if not isinstance(topics, list) or not topics:
-            connection.send(_ack(connection, op, req_id, False, "error:args must be a non-empty list of topics"))
+            connection.send_json(_ack(connection, op, req_id, False, "error:args must be a non-empty list of topics"))
             return
         invalid = next((t for t in topics if self.topic_symbol(t) is None), None)
         if invalid is not None:
-            connection.send(_ack(connection, op, req_id, False, f"error:handler not found,topic:{invalid}"))
+            connection.send_json(_ack(connection, op, req_id, False, f"error:handler not found,topic:{invalid}"))
             return
         if op == "unsubscribe":
             connection.topics.difference_update(topics)
-            connection.send(_ack(connection, op, req_id, True, ""))
+            connection.send_json(_ack(connection, op, req_id, True, ""))
             return
         self.connections.add(connection)
         connection.topics.update(topics)
-        connection.send(_ack(connection, op, req_id, True, "subscribe"))
+        connection.send_json(_ack(connection, op, req_id, True, "subscribe"))
         for topic in topics:
             self._send_initial(connection, topic)
 
@@ -82,12 +83,12 @@ class PublicStream:
         symbol = parts[-1]
         return symbol if valid and symbol in self.exchange.instruments else None
 
-    def _send_initial(self, connection: Connection, topic: str) -> None:
+    def _send_initial(self, connection: WsSession, topic: str) -> None:
         symbol = self.topic_symbol(topic)
         if topic.startswith("orderbook."):
-            connection.send(self._book_message(topic, self.exchange.book(symbol)))  # type: ignore[arg-type]
+            connection.send_json(self._book_message(topic, self.exchange.book(symbol)))  # type: ignore[arg-type]
         elif topic.startswith("tickers."):
-            connection.send(self._ticker_message(topic, symbol, self.venue.now_ms()))  # type: ignore[arg-type]
+            connection.send_json(self._ticker_message(topic, symbol, self.venue.now_ms()))  # type: ignore[arg-type]
 
     # -- pushes ----------------------------------------------------------------------------------------------------
 
@@ -95,16 +96,16 @@ class PublicStream:
         if isinstance(event, BookUpdate):
             for connection, topic in self._subscribers(event.symbol, ("orderbook", "tickers")):
                 if topic.startswith("orderbook."):
-                    connection.send(self._book_message(topic, event))
+                    connection.send_json(self._book_message(topic, event))
                 else:
-                    connection.send(self._ticker_message(topic, event.symbol, event.time_ms))
+                    connection.send_json(self._ticker_message(topic, event.symbol, event.time_ms))
         elif isinstance(event, PublicTrade):
             item = payloads.public_trade_item(self.category, event.symbol, event.trade_id, event.price, event.quantity, event.side,
                                               event.time_ms)
             for connection, topic in self._subscribers(event.symbol, ("publicTrade",)):
-                connection.send({"topic": topic, "type": "snapshot", "ts": event.time_ms, "data": [item]})
+                connection.send_json({"topic": topic, "type": "snapshot", "ts": event.time_ms, "data": [item]})
 
-    def _subscribers(self, symbol: str, channels: tuple[str, ...]) -> list[tuple[Connection, str]]:
+    def _subscribers(self, symbol: str, channels: tuple[str, ...]) -> list[tuple[WsSession, str]]:
         return [
             (connection, topic)
             for connection in list(self.connections)
@@ -138,5 +139,5 @@ class PublicStream:
         }
 
 
-def _ack(connection: Connection, op: object, req_id: object, success: bool, ret_msg: str) -> dict[str, Any]:
+def _ack(connection: WsSession, op: object, req_id: object, success: bool, ret_msg: str) -> dict[str, Any]:
     return {"success": success, "ret_msg": ret_msg, "conn_id": connection.conn_id, "req_id": req_id, "op": op}

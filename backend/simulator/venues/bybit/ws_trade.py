@@ -14,9 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
+from backend.simulator.core.ws import WsSession
 from backend.simulator.venues.bybit import errors
-from backend.simulator.venues.bybit.connection import Connection, serve
 from backend.simulator.venues.bybit.errors import BybitApiError
+from backend.simulator.venues.bybit.framing import serve
 from backend.simulator.venues.bybit.signing import DEFAULT_RECV_WINDOW_MS, MAX_CLOCK_AHEAD_MS
 from backend.simulator.venues.bybit.venue import BybitVenue
 
@@ -35,30 +36,30 @@ class TradeStream:
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         return await serve(request, self.venue.faults, self.venue.new_conn_id("trade"), self.on_message)
 
-    def on_message(self, connection: Connection, data: dict[str, Any]) -> None:
+    def on_message(self, connection: WsSession, data: dict[str, Any]) -> None:
         op, req_id = data.get("op"), data.get("reqId", "")
         now = self.venue.now_ms()
         if op == "ping":
-            connection.send({"retCode": 0, "retMsg": "OK", "op": "pong", "data": [str(now)],
+            connection.send_json({"retCode": 0, "retMsg": "OK", "op": "pong", "data": [str(now)],
                              "connId": connection.conn_id})
             return
         if op == "auth":
             try:
                 connection.account_id = self.venue.auth.verify_ws_auth(data.get("args")).account_id
             except BybitApiError as error:
-                connection.send({"retCode": error.ret_code, "retMsg": error.ret_msg, "op": "auth",
+                connection.send_json({"retCode": error.ret_code, "retMsg": error.ret_msg, "op": "auth",
                                  "connId": connection.conn_id})
                 return
-            connection.send({"retCode": 0, "retMsg": "OK", "op": "auth", "connId": connection.conn_id})
+            connection.send_json({"retCode": 0, "retMsg": "OK", "op": "auth", "connId": connection.conn_id})
             return
         try:
             result = self._order_operation(connection, op, data)
         except BybitApiError as error:
-            connection.send(self._response(connection, op, req_id, {}, error.ret_code, error.ret_msg))
+            connection.send_json(self._response(connection, op, req_id, {}, error.ret_code, error.ret_msg))
             return
-        connection.send(self._response(connection, op, req_id, result, 0, "OK"))
+        connection.send_json(self._response(connection, op, req_id, result, 0, "OK"))
 
-    def _order_operation(self, connection: Connection, op: object, data: Mapping[str, Any]) -> dict[str, str]:
+    def _order_operation(self, connection: WsSession, op: object, data: Mapping[str, Any]) -> dict[str, str]:
         operation = self.operations.get(op)  # type: ignore[arg-type]
         if operation is None:
             raise errors.unknown_operation(str(op))
@@ -83,7 +84,7 @@ class TradeStream:
         if not fresh:
             raise errors.timestamp_outside_window(timestamp, now, recv_window)
 
-    def _response(self, connection: Connection, op: object, req_id: object, result: dict[str, str], ret_code: int,
+    def _response(self, connection: WsSession, op: object, req_id: object, result: dict[str, str], ret_code: int,
                   ret_msg: str) -> dict[str, Any]:
         now = self.venue.now_ms()
         return {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from backend.simulator.core.matching import SimExchange
 from backend.simulator.venues.okx.catalog import Catalog, Listing
@@ -17,7 +17,7 @@ from backend.simulator.venues.okx.orders import OrderEntry
 
 if TYPE_CHECKING:
     from backend.simulator.server import VenueRuntime
-    from backend.simulator.venues.okx.ws_session import WsSession
+    from backend.simulator.venues.okx.ws_session import OkxSession
 
 ENDPOINTS = ("public", "private", "business")
 
@@ -29,7 +29,7 @@ class OkxVenue:
         self.catalog = Catalog({market: exchange.instruments.values() for market, exchange in self.exchanges.items()})
         self.credentials = runtime.credentials
         self.faults = runtime.faults
-        self.sessions: dict[str, list[WsSession]] = {name: [] for name in ENDPOINTS}
+        self.sessions: dict[str, list[OkxSession]] = {name: [] for name in ENDPOINTS}
         self.entries: dict[tuple[str, int], OrderEntry] = {}
         self._conn_count = 0
         self._deferred: list[Callable[[], None]] | None = None
@@ -40,12 +40,6 @@ class OkxVenue:
     def next_conn_id(self) -> str:
         self._conn_count += 1
         return f"{self._conn_count:08x}"
-
-    def register_socket(self, ws: Any) -> None:
-        self.faults.register_socket(ws)
-
-    def unregister_socket(self, ws: Any) -> None:
-        self.faults.unregister_socket(ws)
 
     def exchange_of(self, listing: Listing) -> SimExchange:
         return self.exchanges[listing.market]

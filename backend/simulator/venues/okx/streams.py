@@ -22,10 +22,11 @@ from backend.simulator.core.events import (
     PublicTrade,
     SimEvent,
 )
+from backend.simulator.core.ws import push_user_event
 from backend.simulator.venues.okx import payloads
 from backend.simulator.venues.okx.catalog import Listing
 from backend.simulator.venues.okx.state import OkxVenue
-from backend.simulator.venues.okx.ws_session import Subscription, WsSession
+from backend.simulator.venues.okx.ws_session import OkxSession, Subscription
 
 ZERO = Decimal(0)
 
@@ -48,16 +49,10 @@ def on_event(venue: OkxVenue, event: SimEvent) -> None:
 
 
 def _private(venue: OkxVenue, push: Callable[[], None]) -> None:
-    def deliver() -> None:
-        if venue.faults.user_stream_paused:
-            venue.faults.hold_user_event(push)
-        else:
-            push()
-
-    venue.deliver(deliver)
+    venue.deliver(lambda: push_user_event(venue.faults, push))
 
 
-def _account_sessions(venue: OkxVenue, account_id: str) -> list[WsSession]:
+def _account_sessions(venue: OkxVenue, account_id: str) -> list[OkxSession]:
     return [s for s in venue.sessions["private"] if s.account_id == account_id]
 
 
@@ -78,7 +73,7 @@ def _on_order(venue: OkxVenue, event: OrderUpdate) -> None:
     _private(venue, push)
 
 
-def _channel_arg(subscription: Subscription, session: WsSession) -> dict[str, Any]:
+def _channel_arg(subscription: Subscription, session: OkxSession) -> dict[str, Any]:
     arg: dict[str, Any] = {"channel": subscription.channel}
     if subscription.inst_type is not None:
         arg["instType"] = subscription.inst_type
@@ -120,7 +115,7 @@ def _push_account(venue: OkxVenue, account_id: str) -> None:
         session.push({"arg": {"channel": "account", "uid": account_id}, "data": data})
 
 
-def push_account_to(venue: OkxVenue, session: WsSession) -> None:
+def push_account_to(venue: OkxVenue, session: OkxSession) -> None:
     if session.account_id is not None:
         session.push({"arg": {"channel": "account", "uid": session.account_id},
                       "data": [account_snapshot(venue, session.account_id)]})
@@ -163,7 +158,7 @@ def _on_position(venue: OkxVenue, event: PositionUpdate) -> None:
     _private(venue, push)
 
 
-def push_positions_to(venue: OkxVenue, session: WsSession, subscription: Subscription) -> None:
+def push_positions_to(venue: OkxVenue, session: OkxSession, subscription: Subscription) -> None:
     if session.account_id is None:
         return
     rows = [
@@ -176,7 +171,7 @@ def push_positions_to(venue: OkxVenue, session: WsSession, subscription: Subscri
 # -- public --------------------------------------------------------------------------------------------------------
 
 
-def _public_sessions(venue: OkxVenue, channel: str, listing: Listing) -> list[tuple[WsSession, Subscription]]:
+def _public_sessions(venue: OkxVenue, channel: str, listing: Listing) -> list[tuple[OkxSession, Subscription]]:
     found = []
     for session in venue.sessions["public"]:
         subscription = session.subscribed(channel, listing.inst_type, listing.inst_id)
@@ -216,7 +211,7 @@ def _on_book(venue: OkxVenue, update: BookUpdate) -> None:
     venue.deliver(push)
 
 
-def push_book_to(venue: OkxVenue, session: WsSession, listing: Listing, update: BookUpdate | None = None) -> None:
+def push_book_to(venue: OkxVenue, session: OkxSession, listing: Listing, update: BookUpdate | None = None) -> None:
     """A ``books`` message for one session: the first is a snapshot; later ones are updates against the last book
     this session saw (changed levels, size ``0`` removes one), chained by ``prevSeqId``."""
     current = update or venue.exchange_of(listing).book(listing.inst_id)
@@ -247,7 +242,7 @@ def _level_changes(
     return changes
 
 
-def push_bbo_to(venue: OkxVenue, session: WsSession, listing: Listing) -> None:
+def push_bbo_to(venue: OkxVenue, session: OkxSession, listing: Listing) -> None:
     current = venue.exchange_of(listing).book(listing.inst_id)
     bbo = payloads.book(current.bids[:1], current.asks[:1], current.time_ms, current.update_id)
     session.push({"arg": {"channel": "bbo-tbt", "instId": listing.inst_id}, "data": [bbo]})

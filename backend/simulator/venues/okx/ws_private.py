@@ -11,7 +11,7 @@ from typing import Any
 
 from backend.simulator.venues.okx import errors, streams, trading
 from backend.simulator.venues.okx.state import OkxVenue
-from backend.simulator.venues.okx.ws_session import Endpoint, Subscription, WsSession
+from backend.simulator.venues.okx.ws_session import Endpoint, OkxSession, Subscription
 
 CHANNELS = frozenset(("orders", "account", "positions"))
 MAX_BATCH = 20
@@ -31,7 +31,7 @@ def _answer(venue: OkxVenue, message: dict[str, Any], code: str, msg: str, rows:
 
 
 def _operation(venue: OkxVenue, single: bool) -> Any:
-    async def run(session: WsSession, message: dict[str, Any]) -> None:
+    async def run(session: OkxSession, message: dict[str, Any]) -> None:
         in_time_us = venue.now_ms() * 1000
         args = message.get("args")
         if session.account_id is None:
@@ -57,7 +57,7 @@ def _operation(venue: OkxVenue, single: bool) -> Any:
 
 
 def _on_subscribe(venue: OkxVenue) -> Any:
-    def snapshot(session: WsSession, subscription: Subscription) -> None:
+    def snapshot(session: OkxSession, subscription: Subscription) -> None:
         if subscription.channel == "account":
             streams.push_account_to(venue, session)
         elif subscription.channel == "positions":

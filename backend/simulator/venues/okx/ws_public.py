@@ -8,13 +8,13 @@ from typing import Any
 
 from backend.simulator.venues.okx import payloads, streams
 from backend.simulator.venues.okx.state import OkxVenue
-from backend.simulator.venues.okx.ws_session import Endpoint, Subscription, WsSession
+from backend.simulator.venues.okx.ws_session import Endpoint, OkxSession, Subscription
 
 CHANNELS = frozenset(("instruments", "bbo-tbt", "books", "trades", "mark-price"))
 
 
 def _on_subscribe(venue: OkxVenue) -> Any:
-    def snapshot(session: WsSession, subscription: Subscription) -> None:
+    def snapshot(session: OkxSession, subscription: Subscription) -> None:
         arg: dict[str, Any] = {"channel": subscription.channel}
         if subscription.channel == "instruments":
             arg["instType"] = subscription.inst_type

@@ -3,30 +3,26 @@
 
 Each endpoint (``ws_public``, ``ws_private``, ``ws_business``) supplies an ``Endpoint``: the channels it serves,
 whether they need a login, what to send right after a subscription (snapshots) and how to run other ``op``s
-(order entry on ``/ws/v5/private``). Outbound messages go through one ordered queue per connection, because the
-core's listeners are synchronous while sending is not.
+(order entry on ``/ws/v5/private``). Sessions, their ordered send queues and socket registration are the shared
+``core.ws`` plumbing.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
+from backend.simulator.core import ws
 from backend.simulator.venues.okx import errors, signing
 from backend.simulator.venues.okx.errors import OkxError
 from backend.simulator.venues.okx.state import OkxVenue
 
 LOGIN_WINDOW_MS = 30_000
-
-
-def dumps(payload: Any) -> str:
-    return json.dumps(payload, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,25 +46,21 @@ class Subscription:
         return self.inst_type in (None, "ANY", inst_type)
 
 
-@dataclass(eq=False, slots=True)
-class WsSession:
-    """One client connection: its id, login (account), subscriptions and ordered outbound queue."""
+class OkxSession(ws.WsSession):
+    """One client connection (``core.ws`` session): its login (``account_id``), subscriptions and, for ``books``
+    subscribers, the last book each one saw."""
 
-    ws: web.WebSocketResponse
-    conn_id: str
-    account_id: str | None = None
-    subscriptions: list[Subscription] = field(default_factory=list)
-    books: dict[tuple[str, str], Any] = field(default_factory=dict)  # last book each ``books`` subscriber saw
-    _queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
-    _writer: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+    def __init__(self, socket: web.WebSocketResponse, conn_id: str) -> None:
+        super().__init__(socket, conn_id)
+        self.subscriptions: list[Subscription] = []
+        self.books: dict[tuple[str, str], Any] = {}
 
     def push(self, payload: Any) -> None:
         """Queue one message (a dict, or plain text such as ``pong``) behind everything queued before it."""
-        if self._writer is not None and not self._writer.done():
-            self._queue.put_nowait(payload if isinstance(payload, str) else dumps(payload))
+        if isinstance(payload, str):
+            self.send_text(payload)
+        else:
+            self.send_json(payload)
 
     def subscribed(self, channel: str, inst_type: str, inst_id: str) -> Subscription | None:
         for subscription in self.subscriptions:
@@ -76,25 +68,9 @@ class WsSession:
                 return subscription
         return None
 
-    async def _write_loop(self) -> None:
-        while True:
-            text = await self._queue.get()
-            if self.ws.closed:
-                return
-            try:
-                await self.ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
 
-    async def close(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-
-
-SubscribeHook = Callable[[WsSession, Subscription], None]
-OpHandler = Callable[[WsSession, dict[str, Any]], Awaitable[None]]
+SubscribeHook = Callable[[OkxSession, Subscription], None]
+OpHandler = Callable[[OkxSession, dict[str, Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +84,7 @@ class Endpoint:
     ops: dict[str, OpHandler] = field(default_factory=dict)
 
 
-def error_event(session: WsSession, error: OkxError, request_id: str | None = None) -> dict[str, Any]:
+def error_event(session: OkxSession, error: OkxError, request_id: str | None = None) -> dict[str, Any]:
     event: dict[str, Any] = {"event": "error", "code": error.code, "msg": error.msg, "connId": session.conn_id}
     if request_id is not None:
         event = {"id": request_id, **event}
@@ -140,7 +116,7 @@ def login(venue: OkxVenue, args: Any) -> str:
     return credential.account_id
 
 
-def _handle_subscription(venue: OkxVenue, endpoint: Endpoint, session: WsSession, message: dict[str, Any]) -> None:
+def _handle_subscription(venue: OkxVenue, endpoint: Endpoint, session: OkxSession, message: dict[str, Any]) -> None:
     op = message["op"]
     request_id = message.get("id")
     args = message.get("args")
@@ -184,7 +160,7 @@ def _handle_subscription(venue: OkxVenue, endpoint: Endpoint, session: WsSession
             session.push(ack)
 
 
-async def _handle_text(venue: OkxVenue, endpoint: Endpoint, session: WsSession, text: str) -> None:
+async def _handle_text(venue: OkxVenue, endpoint: Endpoint, session: OkxSession, text: str) -> None:
     if text == "ping":
         session.push("pong")
         return
@@ -215,24 +191,12 @@ async def _handle_text(venue: OkxVenue, endpoint: Endpoint, session: WsSession, 
 
 def websocket_handler(venue: OkxVenue, endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """The aiohttp handler serving one endpoint: registers each session with the venue while it is open."""
+    sessions = venue.sessions[endpoint.name]
 
     async def handle(request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(autoping=True)
-        await ws.prepare(request)
-        session = WsSession(ws=ws, conn_id=venue.next_conn_id())
-        session.start()
-        venue.sessions[endpoint.name].append(session)
-        venue.register_socket(ws)
-        try:
-            async for frame in ws:
-                if frame.type == WSMsgType.TEXT:
-                    await _handle_text(venue, endpoint, session, frame.data)
-                elif frame.type == WSMsgType.ERROR:
-                    break
-        finally:
-            venue.sessions[endpoint.name].remove(session)
-            venue.unregister_socket(ws)
-            await session.close()
-        return ws
+        return await ws.serve(
+            request, venue.faults, lambda session, text: _handle_text(venue, endpoint, session, text),
+            conn_id=venue.next_conn_id(), session_type=OkxSession, on_open=sessions.append, on_close=sessions.remove,
+        )
 
     return handle
