@@ -38,7 +38,7 @@ class _Client:
 def test_the_patched_method_asks_about_every_configured_instrument() -> None:
     from nautilus_trader.model.identifiers import InstrumentId
 
-    client = _Client([InstrumentId.from_str("BTCUSDT.BINANCE"), InstrumentId.from_str("ETHUSDT.BINANCE")])
+    client = _Client(["BTCUSDT.BINANCE", InstrumentId.from_str("ETHUSDT.BINANCE")])  # the config holds strings
     assert BinanceCommonExecutionClient._get_cache_active_symbols(client) == set()  # stock: nothing open, nothing
     assert _active_and_configured_symbols(client) == {"BTCUSDT", "ETHUSDT"}
     other = object()

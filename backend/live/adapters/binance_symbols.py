@@ -19,13 +19,14 @@ import types
 from typing import Any
 
 from nautilus_trader.adapters.binance.execution import BinanceCommonExecutionClient
+from nautilus_trader.model.identifiers import InstrumentId
 
 
 def configured_symbols(client: Any) -> set[str]:
     """The symbols (as instrument id symbols, e.g. ``BTCUSDT-PERP``) of the instruments the client loads."""
     load_ids = getattr(client._instrument_provider, "_load_ids_on_start", None)
     if load_ids:
-        return {instrument_id.symbol.value for instrument_id in load_ids}
+        return {InstrumentId.from_str(str(instrument_id)).symbol.value for instrument_id in load_ids}
     return {instrument.id.symbol.value for instrument in client._cache.instruments(venue=client.venue)}
 
 

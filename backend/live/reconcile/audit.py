@@ -140,7 +140,7 @@ class VenueAudit:
             return result
         now_ns = self._clock_ns()
         since_ns = now_ns - self._lookback_ns
-        reports = await fetch_reports(client, utc(since_ns), now_ns)
+        reports = await fetch_reports(client, since_ns, now_ns)
         venue = client.venue.value if client.venue is not None else ""
         data, oms_orders = await self._oms_side(account_id, venue, since_ns, now_ns - self._settle_ns, reports)
         result.differences = compare(data)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 from nautilus_trader.core.uuid import UUID4
 from nautilus_trader.execution.messages import (
     GenerateFillReports,
@@ -67,9 +68,10 @@ class VenueReports:
         self.positions = tuple(position_of(r) for r in positions)
 
 
-async def fetch_reports(client: Any, since: datetime, now_ns: int) -> VenueReports:
-    """Every order, trade and position the client's venue reports since ``since`` (orders: also every open one)."""
-    start = since.astimezone(UTC)
+async def fetch_reports(client: Any, since_ns: int, now_ns: int) -> VenueReports:
+    """Every order, trade and position the client's venue reports since ``since_ns`` (orders: also every open one).
+    The adapters take the window start as a pandas Timestamp (Bybit's and OKX's read its nanoseconds)."""
+    start = pd.Timestamp(since_ns, unit="ns", tz="UTC")
     orders = await client.generate_order_status_reports(GenerateOrderStatusReports(
         instrument_id=None, start=start, end=None, open_only=False, command_id=UUID4(), ts_init=now_ns))
     fills = await client.generate_fill_reports(GenerateFillReports(

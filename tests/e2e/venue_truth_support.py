@@ -1,0 +1,136 @@
+"""Shared by tests/e2e/test_venue_truth*.py and bench/faults.py: six account types, a script that leaves resting
+orders, fills made while the node is down, and the comparison of PostgreSQL with the simulator's record."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from backend.live.config.schema import LiveConfig
+from backend.simulator.config import DEMO_ACCOUNT_ID
+from tests.e2e.live_support import FILL_COLUMNS, MARKETS, live_config, rows, simulator_fills, simulator_orders
+
+CLIENTS = ("BINANCE_SPOT", "BINANCE_FUTURES", "BYBIT", "OKX")
+# (venue, market): (instrument id, simulator symbol, order quantity)
+ACCOUNT_TYPES: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("binance", "spot"): ("BTCUSDT.BINANCE", "BTCUSDT", "0.01000"),
+    ("binance", "usdt_futures"): ("BTCUSDT-PERP.BINANCE_FUTURES", "BTCUSDT", "0.010"),
+    ("bybit", "spot"): ("BTCUSDT-SPOT.BYBIT", "BTCUSDT", "0.010000"),
+    ("bybit", "linear"): ("BTCUSDT-LINEAR.BYBIT", "BTCUSDT", "0.010"),
+    ("okx", "spot"): ("BTC-USDT.OKX", "BTC-USDT", "0.01000000"),
+    ("okx", "swap"): ("BTC-USDT-SWAP.OKX", "BTC-USDT-SWAP", "1"),
+}
+SPOT = {("binance", "spot"), ("bybit", "spot"), ("okx", "spot")}
+
+
+def fresh_adapter_caches() -> None:
+    """Forget the HTTP clients and instrument providers NautilusTrader's Bybit and OKX factories cache per key and
+    URL: a stopped node cancels them, and a second node in the same process (a restart inside one test; an operator
+    restarts the process) would get the canceled ones ("Request canceled: Adapter disconnecting")."""
+    from nautilus_trader.adapters.bybit import factories as bybit
+    from nautilus_trader.adapters.okx import factories as okx
+
+    for cached in (bybit.get_cached_bybit_http_client, bybit.get_cached_bybit_instrument_provider,
+                   okx.get_cached_okx_http_client, okx.get_cached_okx_instrument_provider):
+        cached.cache_clear()
+
+
+def market_and_resting_actions() -> list[dict[str, Any]]:
+    """A market BUY on every account type, then a limit BUY 3 % below the market that rests."""
+    actions = [{"op": "market", "instrument_id": i, "side": "BUY", "quantity": q} for i, _, q in ACCOUNT_TYPES.values()]
+    actions += [{"op": "limit", "instrument_id": i, "side": "BUY", "quantity": q, "offset_bps": -300}
+                for i, _, q in ACCOUNT_TYPES.values()]
+    return actions
+
+
+def venue_truth_config(tmp_path: Path, env: dict[str, str], dsn: str, actions: list[dict[str, Any]],
+                       **reconciliation: Any) -> LiveConfig:
+    """The shipped simulator config on all six account types; audit every 2 s with a short settle time unless
+    overridden."""
+    fresh_adapter_caches()
+    config = live_config(tmp_path, env, dsn, CLIENTS, actions)
+    settings = msgspec.structs.replace(config.trading_node.reconciliation, **{
+        "audit_interval_secs": 2.0, "audit_settle_secs": 0.5, **reconciliation})
+    return msgspec.structs.replace(config, trading_node=msgspec.structs.replace(config.trading_node,
+                                                                                reconciliation=settings))
+
+
+def fill_resting_orders(sim: Any) -> None:
+    """Move every market 5 % down: the resting limit BUYs fill while the node is not listening."""
+    for (venue, market), (_, symbol, _) in ACCOUNT_TYPES.items():
+        exchange = sim.exchange(venue, market)
+        price = sim.call(lambda e=exchange, s=symbol: e.markets[s].last_price)
+        sim.call(exchange.set_price, symbol, (price * Decimal("0.95")).quantize(Decimal("0.1")))
+
+
+def open_resting_orders(sim: Any) -> int:
+    return sum(len(sim.call(sim.exchange(v, m).open_orders, DEMO_ACCOUNT_ID)) for v, m in ACCOUNT_TYPES)
+
+
+class Comparison(msgspec.Struct):
+    lost: int  # venue trades not in fills
+    phantom: int  # fills rows whose trade id the venue never issued
+    wrong_status: int  # orders whose status differs from the venue's (or missing from the OMS)
+    wrong_position: int  # account positions (spot: net of fills) that differ from the venue's
+    details: list[str]
+
+
+SIM_STATUS = {"NEW": "ACCEPTED", "PARTIALLY_FILLED": "PARTIALLY_FILLED", "FILLED": "FILLED", "CANCELED": "CANCELED",
+              "EXPIRED": "EXPIRED"}
+
+
+def compare_with_simulator(sim: Any, dsn: str) -> Comparison:
+    """PostgreSQL against the simulator: fills by venue trade id (every column), order statuses, positions."""
+    venue_fills = simulator_fills(sim, DEMO_ACCOUNT_ID, ACCOUNT_TYPES)
+    stored = {tuple(r.values()) for r in rows(dsn, f"SELECT {FILL_COLUMNS} FROM fills")}
+    details = [f"lost fill {f}" for f in sorted(venue_fills - stored, key=str)]
+    details += [f"phantom fill {f}" for f in sorted(stored - venue_fills, key=str)]
+    lost, phantom = len(venue_fills - stored), len(stored - venue_fills)
+
+    orders = simulator_orders(sim, DEMO_ACCOUNT_ID, ACCOUNT_TYPES)
+    statuses = {(r["instrument_id"], r["venue_order_id"]): r["status"]
+                for r in rows(dsn, "SELECT instrument_id, venue_order_id, status FROM unified_orders")}
+    wrong_status = 0
+    for key, order in orders.items():
+        if statuses.get(key) != SIM_STATUS[order.status]:
+            wrong_status += 1
+            details.append(f"order {key}: OMS {statuses.get(key)}, venue {order.status}")
+
+    positions: dict[str, tuple[str, Decimal]] = {}
+    for record in rows(dsn, "SELECT venue_positions::text AS v FROM unified_positions"):
+        for entry in msgspec.json.decode(record["v"]).values():
+            signed = Decimal(str(entry["quantity"])) * (-1 if entry["side"] == "SHORT" else 1)
+            positions[entry["instrument_id"]] = signed
+    wrong_position = 0
+    for (venue, market), (instrument_id, symbol, _) in ACCOUNT_TYPES.items():
+        if (venue, market) in SPOT:  # the holding trading left: fills net of the fees paid in the base asset
+            base = instrument_id.replace("-", "")[:3]
+            expected = sum((f[4] if f[3] == "BUY" else -f[4] for f in venue_fills if f[0] == instrument_id),
+                           Decimal(0))
+            expected -= sum((f[6] for f in venue_fills if f[0] == instrument_id and f[7] == base), Decimal(0))
+        else:
+            expected = sim.call(sim.exchange(venue, market).position, DEMO_ACCOUNT_ID, symbol).quantity
+        if positions.get(instrument_id, Decimal(0)) != expected:
+            wrong_position += 1
+            details.append(f"position {instrument_id}: OMS {positions.get(instrument_id)}, venue {expected}")
+    return Comparison(lost, phantom, wrong_status, wrong_position, details)
+
+
+def reconciliation_events(dsn: str) -> list[dict[str, Any]]:
+    return rows(dsn, "SELECT kind, instrument_id, client_order_id, trade_id, action, resolved, source "
+                     "FROM reconciliation_events ORDER BY id")
+
+
+async def wait_for(predicate: Any, what: str, timeout: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+assert set(ACCOUNT_TYPES) <= set(MARKETS)
