@@ -63,11 +63,11 @@ def totals(exchange: ccxt.Exchange, params: dict[str, Any] | None = None) -> dic
 
 
 def ended_orders(exchange: ccxt.Exchange, symbol: str) -> list[dict[str, Any]]:
-    """Closed and cancelled orders: ccxt's ``fetchCanceledAndClosedOrders`` where it has one, else closed orders
-    (which include cancelled ones on such venues)."""
+    """Closed and cancelled orders: ccxt's ``fetchCanceledAndClosedOrders`` where it has one, else closed plus
+    cancelled orders."""
     if exchange.has.get("fetchCanceledAndClosedOrders"):
         return exchange.fetch_canceled_and_closed_orders(symbol)
-    return exchange.fetch_closed_orders(symbol)
+    return exchange.fetch_closed_orders(symbol) + exchange.fetch_canceled_orders(symbol)
 
 
 def near(a: float | None, b: float) -> bool:

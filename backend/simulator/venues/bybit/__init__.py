@@ -6,10 +6,12 @@ The runtime's ``spot`` and ``linear`` exchanges trade from one unified wallet pe
 
 from __future__ import annotations
 
+import time
+
 from aiohttp import web
 
 from backend.simulator.server import VenueRuntime
-from backend.simulator.venues.bybit import market_extra, rest
+from backend.simulator.venues.bybit import errors, market_extra, payloads, rest
 from backend.simulator.venues.bybit.venue import BybitVenue
 from backend.simulator.venues.bybit.ws_private import PrivateStream
 from backend.simulator.venues.bybit.ws_public import PublicStream
@@ -43,3 +45,18 @@ def endpoint_env(urls: dict[str, str]) -> dict[str, str]:
         "SIM_BYBIT_WS_PRIVATE": f"{ws}/v5/private",
         "SIM_BYBIT_WS_TRADE": f"{ws}/v5/trade",
     }
+
+
+def fault_response(status: int) -> web.Response:
+    """What Bybit answers with ``status`` when an injected REST failure (``/_sim/faults/rest``) hits a call: the API
+    rate limit is retCode 10006 in an HTTP 200 envelope; the IP limit an HTTP 403 without JSON; server trouble
+    retCode 10016 with the status."""
+    now = int(time.time() * 1000)
+    if status == 429:
+        limited = errors.too_many_visits()
+        return web.json_response(payloads.envelope({}, now, limited.ret_code, limited.ret_msg))
+    if status == 403:
+        return web.Response(status=403, text="403 Forbidden: access too frequent")
+    if status >= 500:
+        return web.json_response(payloads.envelope({}, now, 10016, "Internal server error."), status=status)
+    return web.json_response(payloads.envelope({}, now, 10001, "Request failed."), status=status)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from backend.simulator.venues.okx import market_extra, rest, streams, ws_business, ws_private, ws_public
+from backend.simulator.venues.okx import algo, errors, market_extra, rest, streams, ws_business, ws_private, ws_public
 from backend.simulator.venues.okx.state import OkxVenue
 from backend.simulator.venues.okx.ws_session import websocket_handler
 
@@ -30,6 +30,7 @@ def create_apps(runtime: VenueRuntime) -> dict[str, web.Application]:
     app = web.Application()
     rest.add_routes(app, venue)
     market_extra.add_routes(app, venue)
+    algo.add_routes(app, venue)
     endpoints = {
         "public": ws_public.endpoint(venue),
         "private": ws_private.endpoint(venue),
@@ -49,3 +50,14 @@ def endpoint_env(urls: dict[str, str]) -> dict[str, str]:
         "SIM_OKX_WS_PRIVATE": f"{ws}{WS_PATHS['private']}",
         "SIM_OKX_WS_BUSINESS": f"{ws}{WS_PATHS['business']}",
     }
+
+
+def fault_response(status: int) -> web.Response:
+    """What OKX answers with ``status`` when an injected REST failure (``/_sim/faults/rest``) hits a call."""
+    if status == 429:
+        limited = errors.rate_limited()
+        return web.json_response({"code": limited.code, "msg": limited.msg, "data": []}, status=429)
+    if status >= 500:
+        return web.json_response({"code": "50001", "msg": "Service temporarily unavailable. Please try again later.",
+                                  "data": []}, status=status)
+    return web.json_response({"code": "50000", "msg": "Request failed.", "data": []}, status=status)

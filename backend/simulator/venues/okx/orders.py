@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from backend.simulator.core.orders import SimOrder
 from backend.simulator.venues.okx import errors
 from backend.simulator.venues.okx.catalog import Catalog, Listing
 
@@ -195,3 +196,8 @@ def parse_amend(catalog: Catalog, arg: dict[str, Any]) -> AmendRequest:
     if new_quantity is None and new_price is None:
         raise errors.OkxError("51000", "Parameter newSz or newPx error")
     return AmendRequest(ref, new_quantity, new_price, _string(arg, "reqId"))
+
+
+def is_waiting_algo(order: SimOrder) -> bool:
+    """An OKX algo (trigger) order that has not triggered: not a regular order yet (see ``algo.py``)."""
+    return order.is_stop and not order.triggered and order.is_open

@@ -318,6 +318,8 @@ def get_order(call: RestCall) -> list[dict[str, Any]]:
         order = exchange.get_order(call.account, ref.listing.inst_id, ref.order_id, ref.client_order_id)
     except SimError as error:
         raise errors.from_sim_error(error, "query", "", ref.listing.is_swap) from None
+    if order.is_stop and not order.triggered:
+        raise errors.order_not_found()  # an algo order (algo.py) until it triggers
     return [row for _, _, row in _order_rows(call, ref.listing, [order])]
 
 
@@ -325,7 +327,8 @@ def orders_pending(call: RestCall) -> list[dict[str, Any]]:
     rows = []
     for listing in _listings(call, inst_type_required=False):
         exchange = call.venue.exchange_of(listing)
-        rows.extend(_order_rows(call, listing, exchange.open_orders(call.account, listing.inst_id)))
+        rows.extend(_order_rows(call, listing, [o for o in exchange.open_orders(call.account, listing.inst_id)
+                                                if not orders.is_waiting_algo(o)]))
     return _page(call, rows)
 
 
@@ -334,7 +337,8 @@ def orders_history(call: RestCall) -> list[dict[str, Any]]:
     rows = []
     for listing in _listings(call, inst_type_required=True):
         exchange = call.venue.exchange_of(listing)
-        closed = [o for o in exchange.order_history(call.account, listing.inst_id) if not o.is_open]
+        closed = [o for o in exchange.order_history(call.account, listing.inst_id)
+                  if not o.is_open and not (o.is_stop and not o.triggered)]  # an untriggered algo never was an order
         rows.extend(_order_rows(call, listing, closed))
     if state is not None:
         rows = [row for row in rows if row[2]["state"] == state]
@@ -349,11 +353,6 @@ def fills(call: RestCall) -> list[dict[str, Any]]:
             if order_id is None or fill.order_id == order_id:
                 rows.append((fill.trade_id, fill.time_ms, payloads.transaction(listing, fill, str(fill.trade_id))))
     return _page(call, rows)
-
-
-def no_algo_orders(call: RestCall) -> list[dict[str, Any]]:
-    """The simulator places no OKX algo (conditional / trailing) orders."""
-    return []
 
 
 # -- trade: order entry ----------------------------------------------------------------------------------------------
@@ -385,8 +384,6 @@ def add_routes(app: web.Application, venue: OkxVenue) -> None:
         "/api/v5/trade/orders-pending": orders_pending,
         "/api/v5/trade/orders-history": orders_history,
         "/api/v5/trade/fills": fills,
-        "/api/v5/trade/orders-algo-pending": no_algo_orders,
-        "/api/v5/trade/orders-algo-history": no_algo_orders,
     }
     for path, handler in private_get.items():
         get(path, endpoint(venue, handler, signed=True))
