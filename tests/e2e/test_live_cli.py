@@ -34,9 +34,10 @@ SPOT_BTC, SPOT_ETH = "BTCUSDT.BINANCE", "ETHUSDT.BINANCE"
 PERP_BTC, PERP_ETH = "BTCUSDT-PERP.BINANCE_FUTURES", "ETHUSDT-PERP.BINANCE_FUTURES"
 MARKETS = (("binance", "spot"), ("binance", "usdt_futures"))
 PROCESS_TIMEOUT_SECS = 60  # a run that has not ended by then hangs
-# Start-up failure runs use a 4 s connection timeout; before the fix they idled for every start-up timeout
-# together (34 s). Well above the ~7 s they take, well below that.
-FAILED_START_TIMEOUT_SECS = 25
+# Start-up failure runs use a 60 s connection timeout: a final failure (wrong key or secret, closed port, unknown
+# symbol) must end the run long before it (about 3 s, most of it Python start-up); waiting it out fails the test.
+FAILED_START_CONNECTION_SECS = 60
+FAILED_START_TIMEOUT_SECS = 20
 
 ACTIONS = [
     {"op": "market", "instrument_id": SPOT_BTC, "side": "BUY", "quantity": "0.01000"},  # three fills (liquidity)
@@ -203,13 +204,14 @@ def closed_port_url(scheme: str) -> str:
 
 def failed_start(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "backend.live.cli", "run", "--config",
-                           str(write_config(tmp_path, connection_secs=4))], check=False, env=env, cwd=PROJECT_ROOT,
+                           str(write_config(tmp_path, connection_secs=FAILED_START_CONNECTION_SECS))], check=False,
+                          env=env, cwd=PROJECT_ROOT,
                           capture_output=True, text=True, timeout=FAILED_START_TIMEOUT_SECS)
 
 
 def test_startup_failures_name_each_client_and_the_venues_cause(tmp_path, pg_server_dsn):
-    """Spot with a wrong API secret, futures pointed at a closed port: exit 1 after the connection timeout, one
-    line per failed client with its cause, and the secret nowhere in the output."""
+    """Spot with a wrong API secret, futures pointed at a closed port: exit 1 at once (not after the connection
+    timeout), one line per failed client with its cause, and the secret nowhere in the output."""
     with temporary_database(pg_server_dsn) as dsn, SimulatorThread(SimConfig.default(venues=("binance",))) as sim:
         http, ws = closed_port_url("http"), closed_port_url("ws")
         env = live_env(sim, dsn, SIM_BINANCE_API_SECRET=WRONG_SECRET, SIM_BINANCE_FUTURES_HTTP=http,
@@ -236,6 +238,30 @@ def test_unknown_api_key_is_named(tmp_path, pg_server_dsn):
     assert result.returncode == 1, result.stdout + result.stderr
     assert ("exec client BINANCE_SPOT did not connect: BinanceClientError({'code': -2015, "
             "'msg': 'Invalid API-key, IP, or permissions for action.'})") in result.stdout
+
+
+def test_wrong_secret_ends_the_run_without_waiting_for_the_connection_timeout(tmp_path, pg_server_dsn):
+    with temporary_database(pg_server_dsn) as dsn, SimulatorThread(SimConfig.default(venues=("binance",))) as sim:
+        started = time.monotonic()
+        result = failed_start(tmp_path, live_env(sim, dsn, SIM_BINANCE_API_SECRET=WRONG_SECRET))
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "exec client BINANCE_SPOT did not connect: BinanceClientError({'code': -1022" in result.stdout
+    assert elapsed < FAILED_START_CONNECTION_SECS / 3, f"took {elapsed:.1f} s: waited for the connection timeout"
+
+
+def test_unknown_symbol_ends_the_run_naming_the_client(tmp_path, pg_server_dsn):
+    with temporary_database(pg_server_dsn) as dsn, SimulatorThread(SimConfig.default(venues=("binance",))) as sim:
+        config = write_config(tmp_path, connection_secs=FAILED_START_CONNECTION_SECS)
+        raw = json.loads(config.read_text())
+        raw["trading_node"]["data_clients"]["BINANCE_SPOT"]["instrument_ids"].append("NOSUCHUSDT.BINANCE")
+        config.write_text(json.dumps(raw))
+        result = subprocess.run([sys.executable, "-m", "backend.live.cli", "run", "--config", str(config)],
+                                env=live_env(sim, dsn), cwd=PROJECT_ROOT, capture_output=True, text=True,
+                                timeout=FAILED_START_TIMEOUT_SECS)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "data client BINANCE_SPOT did not connect: BinanceClientError({'code': -1121" in result.stdout
+    assert "check-config --online" in result.stdout
 
 
 def test_a_signal_during_start_up_stops_at_once(tmp_path, pg_server_dsn):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -34,8 +35,8 @@ from backend.live.database import (
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_migrations_apply_once_and_rerun_as_noop(fresh_dsn: str) -> None:
-    conn = await asyncpg.connect(fresh_dsn)
+async def test_migrations_apply_once_and_rerun_as_noop(empty_dsn: str) -> None:
+    conn = await asyncpg.connect(empty_dsn)
     try:
         first = await migrate(conn)
         second = await migrate(conn)
@@ -51,8 +52,8 @@ async def test_migrations_apply_once_and_rerun_as_noop(fresh_dsn: str) -> None:
             "position_history", "account_balances", "account_margins", "account_state_history"} <= tables
 
 
-async def test_two_concurrent_migrators_apply_each_file_once(fresh_dsn: str) -> None:
-    conns = [await asyncpg.connect(fresh_dsn) for _ in range(2)]
+async def test_two_concurrent_migrators_apply_each_file_once(empty_dsn: str) -> None:
+    conns = [await asyncpg.connect(empty_dsn) for _ in range(2)]
     try:
         results = await asyncio.gather(*(migrate(c) for c in conns))
         count = await conns[0].fetchval("SELECT count(*) FROM schema_migrations")
@@ -64,9 +65,9 @@ async def test_two_concurrent_migrators_apply_each_file_once(fresh_dsn: str) -> 
     assert count == len(load_migrations())
 
 
-async def test_changed_applied_migration_is_refused(fresh_dsn: str, tmp_path: Path) -> None:
+async def test_changed_applied_migration_is_refused(empty_dsn: str, tmp_path: Path) -> None:
     (tmp_path / "0001_first.sql").write_text("CREATE TABLE t1 (id int);")
-    conn = await asyncpg.connect(fresh_dsn)
+    conn = await asyncpg.connect(empty_dsn)
     try:
         await migrate(conn, load_migrations(tmp_path))
         (tmp_path / "0001_first.sql").write_text("CREATE TABLE t1 (id bigint);")
@@ -76,10 +77,10 @@ async def test_changed_applied_migration_is_refused(fresh_dsn: str, tmp_path: Pa
         await conn.close()
 
 
-async def test_failed_migration_rolls_back_and_names_the_file(fresh_dsn: str, tmp_path: Path) -> None:
+async def test_failed_migration_rolls_back_and_names_the_file(empty_dsn: str, tmp_path: Path) -> None:
     (tmp_path / "0001_ok.sql").write_text("CREATE TABLE ok_table (id int);")
     (tmp_path / "0002_broken.sql").write_text("CREATE TABLE half (id int); SELECT * FROM no_such_table;")
-    conn = await asyncpg.connect(fresh_dsn)
+    conn = await asyncpg.connect(empty_dsn)
     try:
         with pytest.raises(DatabaseError, match=r"0002_broken\.sql failed"):
             await migrate(conn, load_migrations(tmp_path))
@@ -235,3 +236,50 @@ def test_test_session_without_a_server_stops_its_embedded_server(tmp_path: Path)
     assert socket_dir.name == "pgdata"
     assert _postgres_processes_of(socket_dir) == []
     assert not socket_dir.exists()
+
+
+def _live(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "backend.live.cli", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+async def test_live_commands_from_any_directory_use_the_same_embedded_database(embedded_dir: Path,
+                                                                               tmp_path: Path) -> None:
+    """No DSN anywhere: ``live db migrate`` in one directory, ``live orders`` in another see one database (the
+    trader stored between them), ``live db status`` finds the running server, ``live db stop`` stops it."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LIVE_DATABASE_URL",)}
+    env["LIVE_DATA_DIR"] = str(embedded_dir)
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    migrated = _live("db", "migrate", cwd=first, env=env)
+    assert migrated.returncode == 0, migrated.stdout + migrated.stderr
+    conn = await asyncpg.connect(embedded_status(embedded_dir).dsn)
+    try:
+        await conn.execute("INSERT INTO accounts (trader_id, account_id, venue, account_type, venue_type)"
+                           " VALUES ('ELSEWHERE-001', 'BINANCE-1', 'BINANCE', 'SPOT', 'CEFI')")
+    finally:
+        await conn.close()
+    listed = _live("orders", cwd=second, env=env)
+    assert listed.returncode == 0, listed.stdout + listed.stderr  # not "the database has no trader yet"
+    assert "Orders (0)" in listed.stdout
+    status = _live("db", "status", cwd=tmp_path, env=env)
+    assert f"running (pid {embedded_status(embedded_dir).pid})" in status.stdout
+    assert str(embedded_dir) in status.stdout.replace("\n", "")
+    stopped = _live("db", "stop", cwd=first, env=env)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert not embedded_status(embedded_dir).running
+    assert list(embedded_dir.parent.iterdir()) == [embedded_dir]  # nothing created in the working directories
+    assert list(first.iterdir()) == list(second.iterdir()) == []
+
+
+def test_config_relative_data_dir_from_another_directory(embedded_dir: Path, tmp_path: Path) -> None:
+    """``database.data_dir`` is relative to the config file: ``--config`` given from two directories is one
+    database."""
+    config = embedded_dir.parent / "live.json"
+    config.write_text(json.dumps({"trader_id": "REL-001", "database": {"data_dir": "pgdata"}}))
+    env = {k: v for k, v in os.environ.items() if k not in ("LIVE_DATABASE_URL", "LIVE_DATA_DIR")}
+    assert _live("db", "migrate", "--config", str(config), cwd=tmp_path, env=env).returncode == 0
+    status = _live("db", "status", "--config", os.path.relpath(config, "/"), cwd=Path("/"), env=env)
+    assert f"Data directory: {embedded_dir}" in status.stdout and "running" in status.stdout, status.stdout
+    assert not (tmp_path / "pgdata").exists()

@@ -2,7 +2,11 @@
 
 ``wait_until_running`` never waits longer than NautilusTrader itself: the kernel gives up on clients that did not
 connect within ``timeouts.connection_secs`` but then idles instead of failing, so the clients are checked at that
-moment too. ``describe_failure`` gives the cause of each client that did not connect, taken from this node's own
+moment too. And it does not wait at all once a failure is final: NautilusTrader runs each client's ``_connect`` once
+(the adapters retry inside it, e.g. a refused connection), logs the exception it ends with and never tries again,
+so a connect that raised (bad key, bad signature, unknown symbol, a venue still unreachable after the retries)
+ends the start at once, naming that cause, while clients that are merely slow are waited for as before.
+``describe_failure`` gives the cause of each client that did not connect, taken from this node's own
 NautilusTrader log file (the adapters log a failed connect and swallow the exception), with configured secrets
 masked and URL query strings (timestamps, signatures) dropped.
 
@@ -26,7 +30,9 @@ from backend.live.config.schema import LiveConfig
 from backend.live.node.health import ClientState
 
 GRACE_SECS = 1.0  # the kernel's own timers fire first
+FINAL_FAILURE_GRACE_SECS = 0.3
 POLL_SECS = 0.1
+UNKNOWN_SYMBOL_MARKERS = ("invalid symbol", "symbol invalid", "instrument id does not exist", "not supported symbol")
 UNREACHABLE_MARKERS = ("Connection refused", "tcp connect error", "dns error", "Cannot connect", "Connect call failed")
 
 
@@ -47,17 +53,74 @@ class StartupProbe:
 StartupCheck = Callable[[StartupProbe], str | None]
 
 
+class ConnectOutcomes:
+    """The exception each client's ``_connect`` ended with, seen through the client's own ``create_task`` (both
+    NautilusTrader's live data and execution clients start ``_connect`` with it and log, then drop, its error)."""
+
+    def __init__(self, secrets: Sequence[str] = ()) -> None:
+        self.failures: dict[tuple[str, str], str] = {}  # (kind, name) -> cause
+        self._secrets = list(secrets)
+
+    def watch(self, states: Iterable[ClientState]) -> None:
+        for state in states:
+            self._watch(state)
+
+    def _watch(self, state: ClientState) -> None:
+        client = state.client
+        create_task = client.create_task
+
+        def recording_create_task(coro: Any, *args: Any, **kwargs: Any) -> Any:
+            is_connect = getattr(coro, "__name__", "") == "_connect"
+            task = create_task(coro, *args, **kwargs)
+            if is_connect and isinstance(task, asyncio.Task):
+                task.add_done_callback(lambda done: self._record(state, done))
+            return task
+
+        client.create_task = recording_create_task
+
+    def _record(self, state: ClientState, task: asyncio.Task[Any]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        error = task.exception()
+        self.failures[(state.kind, state.name)] = masked(f"{type(error).__name__}({error})", self._secrets)
+
+    def describe(self, clients: Sequence[ClientState]) -> str:
+        """One line per client that did not connect: its final error, or that it was still connecting."""
+        lines = []
+        for state in clients:
+            if state.connected:
+                continue
+            cause = self.failures.get((state.kind, state.name))
+            if cause is None:
+                lines.append(f"{state.kind} client {state.name} did not connect: still connecting when the start "
+                             "was abandoned (another client's failure is final)")
+                continue
+            unreachable = any(m in cause for m in UNREACHABLE_MARKERS)
+            symbol_hint = ("; the venue does not list one of its instrument_ids (live check-config --online CONFIG "
+                           "names it)" if any(m in cause.lower() for m in UNKNOWN_SYMBOL_MARKERS) else "")
+            lines.append(f"{state.kind} client {state.name} did not connect"
+                         + (" (could not reach the venue)" if unreachable else "") + f": {cause}{symbol_hint}")
+        return "\n".join(lines)
+
+
 async def wait_until_running(kernel: Any, run_task: asyncio.Task[None], clients: Sequence[ClientState],
                              timeouts: Any, timeout_secs: float | None = None,
-                             checks: Iterable[StartupCheck] = ()) -> str | None:
+                             checks: Iterable[StartupCheck] = (), secrets: Sequence[str] = ()) -> str | None:
     """Wait until the trader is RUNNING (returns None) or the start cannot succeed: returns the reason to stop, a
-    check's cause or ``""`` when the node stopped, a timeout passed or the clients did not connect in time."""
+    check's cause, the final connect failures, or ``""`` when the node stopped, a timeout passed or the clients
+    did not connect in time. Call it right after creating ``run_task`` (before it runs: the clients' connects are
+    watched from here on)."""
     started = time.monotonic()
     connect_deadline = started + timeouts.connection_secs + GRACE_SECS
     deadline = started + (timeout_secs or timeouts.connection_secs + timeouts.reconciliation_secs
                           + timeouts.portfolio_secs + GRACE_SECS)
     checks = tuple(checks)
+    outcomes = ConnectOutcomes(secrets)
+    outcomes.watch(clients)
     while not kernel.trader.is_running:
+        if outcomes.failures:
+            await asyncio.sleep(FINAL_FAILURE_GRACE_SECS)  # failures that come together are reported together
+            return outcomes.describe(clients)
         now = time.monotonic()
         connected = kernel.data_engine.check_connected() and kernel.exec_engine.check_connected()
         if run_task.done() or now > deadline or (now > connect_deadline and not connected):
