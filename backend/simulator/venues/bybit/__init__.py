@@ -11,7 +11,7 @@ import time
 from aiohttp import web
 
 from backend.simulator.server import VenueRuntime
-from backend.simulator.venues.bybit import errors, market_extra, payloads, rest
+from backend.simulator.venues.bybit import market_extra, payloads, rest
 from backend.simulator.venues.bybit.venue import BybitVenue
 from backend.simulator.venues.bybit.ws_private import PrivateStream
 from backend.simulator.venues.bybit.ws_public import PublicStream
@@ -53,8 +53,7 @@ def fault_response(status: int) -> web.Response:
     retCode 10016 with the status."""
     now = int(time.time() * 1000)
     if status == 429:
-        limited = errors.too_many_visits()
-        return web.json_response(payloads.envelope({}, now, limited.ret_code, limited.ret_msg))
+        return web.json_response(payloads.envelope({}, now, 10006, "Too many visits!"))
     if status == 403:
         return web.Response(status=403, text="403 Forbidden: access too frequent")
     if status >= 500:
