@@ -315,7 +315,7 @@ def test_minimal_config_gets_every_default(tmp_path):
     assert (timeouts.connection_secs, timeouts.reconciliation_secs, timeouts.portfolio_secs,
             timeouts.disconnection_secs, timeouts.post_stop_secs) == (30, 10, 10, 10, 5)
     reconciliation = config.trading_node.reconciliation
-    assert (reconciliation.enabled, reconciliation.lookback_mins) == (True, None)
+    assert (reconciliation.enabled, reconciliation.lookback_mins, reconciliation.warm_start) == (True, 1440, True)
     assert (config.trading_node.data_clients, config.trading_node.exec_clients, config.trading_node.strategies) == (
         {}, {}, ())
 
@@ -454,3 +454,15 @@ def test_schema_document_is_generated_from_the_types():
     api_key = document["$defs"]["VenueClient"]["properties"]["api_key"]["anyOf"][0]
     assert api_key["type"] == "string" and api_key["writeOnly"] is True
     assert document["$defs"]["VenueClient"]["additionalProperties"] is False
+
+
+def test_check_config_prints_every_problem_in_one_run(tmp_path, capsys):
+    from backend.live.cli import EXIT_USAGE, main
+
+    config = mutate(lambda c: (c["database"].update(pool_max_size="many"), c["trading_node"].update(bogus_key=1),
+                               c["trading_node"]["strategies"][0]["config"].update(interval_sec=2)))
+    assert main(["check-config", str(write(tmp_path, config))]) == EXIT_USAGE  # BINANCE_API_SECRET is not set
+    out = capsys.readouterr().out
+    for path in (f"{EXEC}.BINANCE_SPOT.api_secret", "database.pool_max_size", "trading_node.bogus_key",
+                 "trading_node.strategies[0].config.interval_sec"):
+        assert path in out

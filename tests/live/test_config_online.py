@@ -58,3 +58,16 @@ def test_an_unreachable_venue_is_named_not_taken_for_missing_symbols(tmp_path, s
     (problem,) = asyncio.run(check_instruments(config, timeout_secs=5))
     assert problem.path == f"{DATA}.BINANCE_SPOT.endpoints.http"
     assert "cannot fetch the BINANCE SPOT instrument list from http://127.0.0.1:1" in problem.message
+
+
+def test_check_config_online_exits_2_naming_the_symbol(tmp_path, sim, monkeypatch, capsys):
+    from backend.live.cli import EXIT_OK, EXIT_USAGE, main
+
+    config_with(tmp_path, sim, {"BINANCE_SPOT": ["NOSUCHUSDT.BINANCE"]})
+    for name, value in sim.env.items():
+        monkeypatch.setenv(name, value)
+    assert main(["check-config", str(tmp_path / "config.json")]) == EXIT_OK  # offline: the id looks fine
+    capsys.readouterr()
+    assert main(["check-config", "--online", str(tmp_path / "config.json")]) == EXIT_USAGE
+    out = capsys.readouterr().out.replace("\n", "")
+    assert f"{DATA}.BINANCE_SPOT.instrument_ids[2]" in out and "does not list NOSUCHUSDT" in out
