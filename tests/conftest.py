@@ -2,11 +2,13 @@
 
 The server is the one `LIVE_TEST_DATABASE_URL` names, else an embedded PostgreSQL (pgserver) started under a
 temporary directory for this test session (one per xdist worker) and stopped, its directory removed, when the session
-ends. Each `fresh_dsn` is a new, empty database on that server.
+ends. Each `fresh_dsn` (and `db`) is a new database on that server, a copy of one migrated once per session
+(CREATE DATABASE ... TEMPLATE) so that a test does not pay for the migrations; `empty_dsn` is a new, empty one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -53,37 +55,54 @@ def pg_server_dsn() -> Iterator[str]:
         yield dsn
 
 
+async def _admin(server_dsn: str, statement: str) -> None:
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
 @contextlib.contextmanager
-def temporary_database(server_dsn: str) -> Iterator[str]:
-    """Create a new, empty database on the server; yield its DSN; drop it afterwards (sync: usable in any scope)."""
-    import asyncio
-
+def temporary_database(server_dsn: str, template: str | None = None) -> Iterator[str]:
+    """Create a new database on the server (empty, or a copy of ``template``); yield its DSN; drop it afterwards
+    (sync: usable in any scope)."""
     name = f"live_test_{uuid.uuid4().hex[:12]}"
-
-    async def admin(statement: str) -> None:
-        conn = await asyncpg.connect(server_dsn)
-        try:
-            await conn.execute(statement)
-        finally:
-            await conn.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(_admin(server_dsn, f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     try:
         yield _with_database(server_dsn, name)
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(_admin(server_dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def migrated_template(pg_server_dsn: str) -> Iterator[str]:
+    """The name of a database migrated once per test session (per xdist worker); ``fresh_dsn`` copies it."""
+    with temporary_database(pg_server_dsn) as dsn:
+        async def migrate() -> None:
+            await (await Database.connect(dsn, min_size=1, max_size=1)).close()
+
+        asyncio.run(migrate())  # closed again: CREATE DATABASE ... TEMPLATE needs a template nobody is connected to
+        yield urlsplit(dsn).path.lstrip("/")
 
 
 @pytest.fixture
-def fresh_dsn(pg_server_dsn: str) -> Iterator[str]:
-    """A new, empty database for one test; dropped afterwards."""
+def fresh_dsn(pg_server_dsn: str, migrated_template: str) -> Iterator[str]:
+    """A new database with every migration applied (a copy of the session's template); dropped afterwards."""
+    with temporary_database(pg_server_dsn, template=migrated_template) as dsn:
+        yield dsn
+
+
+@pytest.fixture
+def empty_dsn(pg_server_dsn: str) -> Iterator[str]:
+    """A new, empty database (no migrations) for one test; dropped afterwards."""
     with temporary_database(pg_server_dsn) as dsn:
         yield dsn
 
 
 @pytest.fixture
 async def db(fresh_dsn: str) -> AsyncIterator[Database]:
-    """A migrated database with an open pool."""
+    """A migrated database with an open pool (on ``fresh_dsn``)."""
     database = await Database.connect(fresh_dsn, max_size=4)
     try:
         yield database

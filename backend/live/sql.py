@@ -314,10 +314,6 @@ SELECT_TABLE_NAMES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public
 
 SELECT_MIGRATIONS = "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
 
-SELECT_TABLE_NAMES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
-
-SELECT_MIGRATIONS = "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
-
 # --- live serve: the read-only dashboard and JSON API (any number of traders in one database) ----------------------
 # A NULL filter matches everything. Paging is keyset: the last row's sort key comes back as the cursor, so a page
 # never repeats or skips rows while nodes keep writing.

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -42,6 +41,8 @@ from nautilus_trader.model.events import OrderEvent
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
+
+from tests.waiting import wait_until
 
 T = TypeVar("T")
 
@@ -79,15 +80,6 @@ class DriverStrategy(Strategy):
     def events_for(self, client_order_id: ClientOrderId) -> list[str]:
         """Event class names for one order, in arrival order (e.g. ``["OrderSubmitted", "OrderAccepted", ...]``)."""
         return [type(e).__name__ for e in self.events if e.client_order_id == client_order_id]
-
-
-async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = EVENT_TIMEOUT_SECS) -> None:
-    """Poll ``predicate`` on the node's loop; fail naming ``what`` if it never holds."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 async def wait_for_status(order: Order, statuses: Iterable[str], timeout: float = EVENT_TIMEOUT_SECS) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
@@ -27,6 +26,7 @@ from backend.live.database import Database
 from backend.live.oms.convert import convert_order_event
 from backend.live.oms.writer import OmsWriter
 from backend.live.trading_node import LiveTradingNode
+from tests.waiting import wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 LOCAL_SIM_CONFIG = PROJECT_ROOT / "configs" / "local-sim.json"
@@ -75,16 +75,6 @@ async def table_snapshot(pool: Any) -> dict[str, list[tuple]]:
     return snapshot
 
 
-async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 30.0,
-                     describe: Callable[[], str] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            state = f" ({describe()})" if describe is not None else ""
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{state}")
-        await asyncio.sleep(0.05)
-
-
 def run_live(config: LiveConfig, dsn: str, settled: Callable[[Any], bool] | None = None,
              during: Callable[[Any], Awaitable[None]] | None = None) -> LiveRun:
     """Run the node until its script is done and ``settled(trading_node)`` holds, stop it (flushing everything),
@@ -105,9 +95,9 @@ def run_live(config: LiveConfig, dsn: str, settled: Callable[[Any], bool] | None
             strategy = trading_node.trader.strategies()[0]
             if during is not None:
                 await during(trading_node)
-            await wait_until(lambda: strategy.done, "the scripted strategy to finish")
+            await wait_until(lambda: strategy.done, "the scripted strategy to finish", timeout=30)
             if settled is not None:
-                await wait_until(lambda: settled(trading_node), "the orders to settle", describe=lambda: "; ".join(
+                await wait_until(lambda: settled(trading_node), "the orders to settle", timeout=30, describe=lambda: "; ".join(
                     f"{o.instrument_id} {o.side_string()} {o.type_string()} {o.status_string()}"
                     for o in trading_node.cache.orders()))
             await asyncio.sleep(0.5)  # the last account updates follow the fills

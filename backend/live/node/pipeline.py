@@ -80,8 +80,8 @@ class EventPipeline:
         self._cache_order = cache_order
         self._on_activity = on_activity
         self._on_position_change = on_position_change
-        self._orders_seen = RecentIds(window)  # client order ids whose init event is stored (or on its way)
-        self._account_events_seen = RecentIds(window)
+        self.orders_seen = RecentIds(window)  # client order ids whose init event is stored (or on its way)
+        self.account_events_seen = RecentIds(window)
         self._accounts_seen: set[str] = set()  # account ids (a handful per node)
 
     def subscribe(self, msgbus: Any) -> None:
@@ -94,7 +94,7 @@ class EventPipeline:
 
     def on_order_event(self, event: Any) -> None:
         self._on_activity(event.instrument_id.venue.value)
-        first_seen = self._orders_seen.add(event.client_order_id)
+        first_seen = self.orders_seen.add(event.client_order_id)
         if first_seen and not isinstance(event, OrderInitialized):
             # Orders NautilusTrader creates itself (reconciliation of orders placed elsewhere or while the node was
             # down) publish no OrderInitialized; their first event names neither side, type nor quantity. Store the
@@ -123,7 +123,7 @@ class EventPipeline:
     def on_account_event(self, event: AccountState) -> None:
         # The same AccountState can reach events.account.* more than once; the database would ignore the repeats,
         # but they need not cost it a round trip.
-        if not self._account_events_seen.add(event.id):
+        if not self.account_events_seen.add(event.id):
             self.stats.account_repeats += 1
             return
         account_id = event.account_id.value
