@@ -4,6 +4,7 @@ the venue's; and a fill the node never heard of is found by the venue audit, sto
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 import pytest
@@ -12,7 +13,7 @@ from backend.live.trading_node import LiveTradingNode
 from backend.simulator.config import SimConfig
 from backend.simulator.harness import SimulatorThread
 from tests.conftest import temporary_database
-from tests.e2e.live_support import rows, run_live
+from tests.e2e.live_support import fetch, rows, run_live
 from tests.e2e.venue_truth_support import (
     ACCOUNT_TYPES,
     compare_with_simulator,
@@ -80,3 +81,58 @@ def test_nothing_is_left_unresolved(restarted):
     sim, dsn, _ = restarted
     unresolved = [e for e in reconciliation_events(dsn) if not e["resolved"]]
     assert unresolved == []
+
+
+# -- a fill the node never heard of --------------------------------------------------------------------------------
+
+RESTING_ONLY = market_and_resting_actions()[len(ACCOUNT_TYPES):]
+
+
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory, pg_server_dsn):
+    """Six resting orders; every venue's user stream is paused and the orders fill: the node hears nothing. An audit
+    on demand (as ``live reconcile`` runs it) must find and add the six trades; then the streams resume and the
+    late events change nothing."""
+    with temporary_database(pg_server_dsn) as dsn, SimulatorThread(SimConfig.default()) as sim:
+        found: dict = {}
+
+        async def fill_unheard(trading_node) -> None:
+            live = live_node_of(trading_node)
+            await wait_for(lambda: sum(o.is_open for o in trading_node.cache.orders()) == len(ACCOUNT_TYPES)
+                           and live.audit.runs >= 1, "the resting orders and the start-up audit")
+            runtimes = sim.server.runtimes.values()
+            for runtime in runtimes:
+                sim.call(runtime.faults.pause_user_stream)
+            fill_resting_orders(sim)
+            await asyncio.sleep(1.0)  # older than audit_settle_secs
+            found["before"] = await fetch(dsn, "SELECT trade_id FROM fills")
+            found["results"] = await live.audit.run("on_demand")
+            found["after"] = await fetch(dsn, "SELECT trade_id FROM fills")
+            for runtime in runtimes:
+                sim.call(runtime.faults.resume_user_stream)
+
+        config = venue_truth_config(tmp_path_factory.mktemp("cfg"), sim.env, dsn, RESTING_ONLY,
+                                    audit_interval_secs=None, open_check_interval_secs=None,
+                                    position_check_interval_secs=None)
+        run_live(config, dsn, during=fill_unheard, settled=lambda node: len(node.cache.orders()) == 6
+                 and all(o.is_closed for o in node.cache.orders()))
+        yield sim, dsn, found
+
+
+def test_the_audit_finds_every_fill_the_node_never_heard_of(injected):
+    sim, dsn, found = injected
+    assert found["before"] == []
+    assert len(found["after"]) == len(ACCOUNT_TYPES)
+    events = [e for e in reconciliation_events(dsn) if e["kind"] == "missing_fill"]
+    assert {e["trade_id"] for e in events} == {r["trade_id"] for r in found["after"]}
+    assert all(e["resolved"] and e["source"] == "on_demand" and e["action"].startswith("fill ") for e in events)
+    kinds = sorted(d.kind for r in found["results"] for d in r.differences)
+    assert kinds.count("missing_fill") == len(ACCOUNT_TYPES), kinds
+    assert [str(e) for e in reconciliation_events(dsn) if not e["resolved"]] == []
+
+
+def test_after_the_late_events_the_oms_still_equals_the_venue(injected):
+    sim, dsn, _ = injected
+    result = compare_with_simulator(sim, dsn)
+    assert (result.lost, result.phantom, result.wrong_status, result.wrong_position) == (0, 0, 0, 0), result.details
+    assert [e for e in reconciliation_events(dsn) if not e["resolved"]] == []

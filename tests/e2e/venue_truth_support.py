@@ -121,7 +121,7 @@ def compare_with_simulator(sim: Any, dsn: str) -> Comparison:
 
 
 def reconciliation_events(dsn: str) -> list[dict[str, Any]]:
-    return rows(dsn, "SELECT kind, instrument_id, client_order_id, trade_id, action, resolved, source "
+    return rows(dsn, "SELECT kind, instrument_id, client_order_id, trade_id, oms_value, venue_value, action, resolved, source "
                      "FROM reconciliation_events ORDER BY id")
 
 

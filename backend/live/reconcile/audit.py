@@ -190,6 +190,7 @@ class VenueAudit:
             venue_trades=reports.trades, venue_positions=venue_positions if has_derivatives else None,
             oms_orders=orders, oms_fills=fills,
             oms_positions={i: q for i, q in oms_positions.items() if i.endswith("." + venue)},
+            position_instruments=frozenset(i for i in derivatives if i.endswith("." + venue)),
             inferred=tuple(inferred),
         )
         return data, {r["client_order_id"]: r for r in order_rows}

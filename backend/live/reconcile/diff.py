@@ -124,6 +124,7 @@ class AuditInput(msgspec.Struct, frozen=True):
     oms_orders: tuple[OmsOrder, ...]
     oms_fills: tuple[OmsFill, ...]
     oms_positions: dict[str, Decimal]  # instrument_id -> signed venue units of this account
+    position_instruments: frozenset[str]  # the instruments whose positions are compared (derivatives)
     inferred: tuple[InferredFill, ...]
 
 
@@ -217,9 +218,16 @@ def compare(data: AuditInput) -> list[Difference]:
 
     if data.venue_positions is not None:
         reported = {p.instrument_id: p.signed_quantity for p in data.venue_positions}
-        for instrument_id in sorted(set(reported) | set(data.oms_positions)):
+        # The fills added here move the OMS position too (NautilusTrader applies them, the tracker follows).
+        after_fixes = dict(data.oms_positions)
+        for diff in diffs:
+            if isinstance(diff.fix, AddFill) and diff.fix.trade.instrument_id in data.position_instruments:
+                trade = diff.fix.trade
+                signed = trade.quantity if trade.side == "BUY" else -trade.quantity
+                after_fixes[trade.instrument_id] = after_fixes.get(trade.instrument_id, Decimal(0)) + signed
+        for instrument_id in sorted(set(reported) | set(after_fixes)):
             venue_qty = reported.get(instrument_id, Decimal(0))
-            oms_qty = data.oms_positions.get(instrument_id, Decimal(0))
+            oms_qty = after_fixes.get(instrument_id, Decimal(0))
             if venue_qty != oms_qty:
                 diffs.append(Difference(
                     kind="position", instrument_id=instrument_id, client_order_id=None, venue_order_id=None,

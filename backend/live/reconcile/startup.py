@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import asyncpg
@@ -25,25 +25,21 @@ from backend.live.reconcile.warm_start import RestoreReport, load_restorable, re
 log = logging.getLogger(__name__)
 
 
-def exec_clients(node: TradingNode) -> dict[str, Any]:
-    """{client id: execution client} of a built node (the engine exposes them only as this attribute)."""
-    return {client_id.value: client for client_id, client in node.kernel.exec_engine._clients.items()}
-
-
-def install_venue_truth_shims(node: TradingNode) -> None:
+def install_venue_truth_shims(clients: Iterable[Any]) -> None:
     """The shims every execution client of a built node gets (backend/live/adapters/binance_symbols.py and
     spot_positions.py)."""
-    for client in exec_clients(node).values():
+    for client in clients:
         ask_about_configured_symbols(client)
         no_spot_position_reports(client)
 
 
-async def warm_start(node: TradingNode, pool: asyncpg.Pool, trader_id: str, lookback_mins: float) -> RestoreReport:
-    """Restore the OMS's open and recent orders and its positions into the node's cache."""
+async def warm_start(node: TradingNode, pool: asyncpg.Pool, trader_id: str, lookback_mins: float,
+                     clients: dict[str, Any]) -> RestoreReport:
+    """Restore the OMS's open and recent orders and its positions into the node's cache (``clients``: the node's
+    execution clients by id, to route the restored orders)."""
     since_ns = time.time_ns() - int(lookback_mins * 60e9)
     async with pool.acquire() as conn:
         orders, fills = await load_restorable(conn, trader_id, since_ns)
-    clients = exec_clients(node)
     client_for_venue = {c.venue.value: c.id for c in clients.values() if c.venue is not None}
     oms_for_venue = {c.venue.value: c.oms_type if c.oms_type != OmsType.UNSPECIFIED else OmsType.NETTING
                      for c in clients.values() if c.venue is not None}
@@ -55,8 +51,8 @@ async def warm_start(node: TradingNode, pool: asyncpg.Pool, trader_id: str, look
 
 
 def install_warm_start(node: TradingNode, pool: asyncpg.Pool, trader_id: str, lookback_mins: float,
-                       caught_up: Callable[[], Awaitable[Any]], caught_up_timeout_secs: float = 10.0,
-                       reports: list[RestoreReport] | None = None) -> None:
+                       caught_up: Callable[[], Awaitable[Any]], clients: Callable[[], dict[str, Any]],
+                       caught_up_timeout_secs: float = 10.0, reports: list[RestoreReport] | None = None) -> None:
     """Make the kernel restore the OMS into the cache right before its start-up reconciliation, once
     ``caught_up()`` returned (the writer stored what an earlier run left in its journal)."""
     kernel = node.kernel
@@ -69,7 +65,7 @@ def install_warm_start(node: TradingNode, pool: asyncpg.Pool, trader_id: str, lo
             except TimeoutError:
                 log.error("Warm start: the OMS writer did not catch up within %.0f s (PostgreSQL down?); restoring "
                           "what PostgreSQL holds", caught_up_timeout_secs)
-            report = await warm_start(node, pool, trader_id, lookback_mins)
+            report = await warm_start(node, pool, trader_id, lookback_mins, clients())
             if reports is not None:
                 reports.append(report)
         except Exception:  # a failed restore leaves NautilusTrader's own (cold) reconciliation
