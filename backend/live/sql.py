@@ -65,7 +65,18 @@ STAGE_ORDER_EVENT_COLUMNS = (
     "trader_id", "event_id", "client_order_id", "event_type", "ts_event", "ts_event_ns", "ts_init_ns", "payload",
 )
 STAGE_FILLS = "stage_fills"
+STAGE_FILL_COLUMNS = (  # models.FillRow's fields, in order
+    "trader_id", "venue", "account_id", "instrument_id", "trade_id", "client_order_id", "venue_order_id", "strategy_id",
+    "canonical_id", "side", "quantity", "base_quantity", "price", "commission", "commission_currency", "liquidity_side",
+    "event_id", "ts_event", "ts_event_ns",
+)
 STAGE_ORDER_CHANGES = "stage_order_changes"
+STAGE_ORDER_CHANGE_COLUMNS = (  # models.OrderChange's fields, in order
+    "trader_id", "client_order_id", "venue_order_id", "strategy_id", "venue", "account_id", "instrument_id",
+    "canonical_id", "side", "order_type", "time_in_force", "quantity", "price", "trigger_price", "reduce_only",
+    "post_only", "lifecycle_status", "lifecycle_rank", "pending_action", "pending_ns", "reason", "first_event_at",
+    "first_event_ns", "last_event_at", "last_event_ns", "updated_ns",
+)
 
 INSERT_STAGED_ORDER_EVENTS = """
 INSERT INTO order_events (trader_id, event_id, client_order_id, event_type, ts_event, ts_event_ns, ts_init_ns, payload)
@@ -121,7 +132,13 @@ ON CONFLICT (trader_id, client_order_id) DO UPDATE SET
 """
 
 INSERT_STAGED_FILLS = """
-INSERT INTO fills SELECT * FROM stage_fills
+INSERT INTO fills (trader_id, venue, account_id, instrument_id, trade_id, client_order_id, venue_order_id, strategy_id,
+    canonical_id, side, quantity, base_quantity, price, commission, commission_currency, liquidity_side, event_id,
+    ts_event, ts_event_ns)
+SELECT trader_id, venue, account_id, instrument_id, trade_id, client_order_id, venue_order_id, strategy_id,
+    canonical_id, side, quantity, base_quantity, price, commission, commission_currency, liquidity_side, event_id,
+    ts_event, ts_event_ns
+FROM stage_fills
 ON CONFLICT (trader_id, venue, account_id, instrument_id, trade_id) DO NOTHING
 """
 

@@ -323,11 +323,13 @@ class OmsWriter:
         if not fresh:
             return
         changes = fold_changes([e.change for e in fresh])
-        await conn.copy_records_to_table(sql.STAGE_ORDER_CHANGES, records=[astuple(c) for c in changes])
+        await conn.copy_records_to_table(sql.STAGE_ORDER_CHANGES, records=[astuple(c) for c in changes],
+                                         columns=sql.STAGE_ORDER_CHANGE_COLUMNS)
         await conn.execute(sql.APPLY_STAGED_ORDER_CHANGES)
         fills = [e.fill for e in fresh if e.fill is not None]
         if fills:
-            await conn.copy_records_to_table(sql.STAGE_FILLS, records=[astuple(f) for f in fills])
+            await conn.copy_records_to_table(sql.STAGE_FILLS, records=[astuple(f) for f in fills],
+                                             columns=sql.STAGE_FILL_COLUMNS)
             status = await conn.execute(sql.INSERT_STAGED_FILLS)
             counts.fills_written += int(status.rsplit(" ", 1)[-1])
             # after the insert: batch-internal conflicts too
