@@ -25,7 +25,6 @@ from nautilus_trader.adapters.binance.common.enums import BinanceAccountType, Bi
 from nautilus_trader.adapters.binance.config import BinanceDataClientConfig, BinanceExecClientConfig
 from nautilus_trader.adapters.binance.factories import BinanceLiveDataClientFactory
 from nautilus_trader.adapters.bybit.config import BybitExecClientConfig
-from nautilus_trader.adapters.bybit.factories import BybitLiveExecClientFactory
 from nautilus_trader.adapters.okx.config import OKXDataClientConfig, OKXExecClientConfig
 from nautilus_trader.adapters.okx.factories import OKXLiveDataClientFactory, OKXLiveExecClientFactory
 from nautilus_trader.config import InstrumentProviderConfig
@@ -35,6 +34,7 @@ from nautilus_trader.model.identifiers import Venue
 
 from backend.live.adapters.binance_user_stream import BinanceUserStreamExecClientFactory
 from backend.live.adapters.bybit import BybitPublicWsDataClientConfig, BybitPublicWsDataClientFactory
+from backend.live.adapters.bybit_exec import BybitAcceptReportsExecClientFactory
 
 ConfigBuilder = Callable[[str, Any], Any]  # (client name, VenueClient) -> the adapter's client config
 
@@ -183,7 +183,7 @@ VENUES: dict[str, VenueSpec] = {spec.name: spec for spec in (
     ),
     VenueSpec(
         name="BYBIT", products=("SPOT", "LINEAR"), environments=("live", "testnet", "demo"),
-        data_factory=BybitPublicWsDataClientFactory, exec_factory=BybitLiveExecClientFactory,
+        data_factory=BybitPublicWsDataClientFactory, exec_factory=BybitAcceptReportsExecClientFactory,
         data_config=bybit_data, exec_config=bybit_exec,
     ),
     VenueSpec(
