@@ -33,6 +33,8 @@ from backend.live.cli_support import (
 from backend.live.config.trading_node_config import build_trading_node_config
 from backend.live.database import DatabaseError
 from backend.live.demo import run_demo
+from backend.live.ops.node_ops import configure_node_logging
+from backend.live.serve.command import register as add_serve_commands
 from backend.live.trading_node import LiveTradingNode
 from backend.live.venues import NodeConfigError
 
@@ -59,9 +61,13 @@ async def cmd_run(args: argparse.Namespace, console: Console) -> int:
         build_trading_node_config(config)
     except NodeConfigError as exc:
         raise UsageError(f"{args.config}: {exc}") from None
+    configure_node_logging(config, verbose=args.verbose)
     db = await open_database(config)
     try:
-        if not await report.run_and_report(console, LiveTradingNode(config, db), args.duration):
+        node = LiveTradingNode(config, db)
+        node.ops.announce = lambda url: console.print(
+            f"Node endpoints: {url}/health/ready {url}/health {url}/metrics", highlight=False)
+        if not await report.run_and_report(console, node, args.duration):
             return EXIT_RUNTIME
         await report.print_tables(db, config.trader_id, console, report.TABLES)
     finally:
@@ -133,7 +139,8 @@ def add_listing_commands(sub: Any) -> None:
 
 # -- entry point -------------------------------------------------------------------------------------------------
 
-COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (add_node_commands, add_db_commands, add_listing_commands)
+COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (add_node_commands, add_db_commands, add_listing_commands,
+                                                      add_serve_commands)
 
 
 def parser() -> argparse.ArgumentParser:

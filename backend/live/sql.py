@@ -408,6 +408,16 @@ SERVE_TRADERS = """
 SELECT trader_id FROM accounts UNION SELECT trader_id FROM unified_orders ORDER BY trader_id
 """
 
+# The node's endpoints: does PostgreSQL take writes now, and how many differences reconciliation recorded per venue.
+OPS_DATABASE_WRITABLE = "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'"
+
+OPS_RECONCILIATION_DIFFERENCES = """
+SELECT COALESCE(a.venue, split_part(r.client_id, '_', 1), 'UNKNOWN') AS venue, count(*) AS differences
+FROM reconciliation_events r LEFT JOIN accounts a ON a.trader_id = r.trader_id AND a.account_id = r.account_id
+WHERE r.trader_id = $1
+GROUP BY 1
+"""
+
 # --- venue truth: warm start and audit (backend.live.reconcile) ---------------------------------------------------
 
 # The events of every order still open and of every order with an event since $2 (ns), oldest first.

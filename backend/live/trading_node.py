@@ -33,6 +33,7 @@ from backend.live.node.pipeline import EventPipeline
 from backend.live.node.startup import StartupError, describe_failure, wait_until_running
 from backend.live.oms.journal import Journal
 from backend.live.oms.writer import OmsWriter
+from backend.live.ops.node_ops import NodeOps
 from backend.live.positions import PositionSync, read_positions
 from backend.live.venues import VENUES
 
@@ -66,6 +67,7 @@ class LiveTradingNode:
             cache_order=self._cache_order, on_activity=self.health_monitor.record_activity,
             on_position_change=self._position_changed,
         )
+        self.ops = NodeOps(self, config)  # HTTP endpoints and metrics (backend/live/ops/)
         self._health_task: asyncio.Task[None] | None = None
         self._run_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
@@ -82,6 +84,7 @@ class LiveTradingNode:
             node.add_exec_client_factory(name, self.clients.recording(VENUES[client.venue].exec_factory, "exec"))
         node.build()
         self.pipeline.subscribe(node.kernel.msgbus)
+        self.ops.attach(node.kernel.msgbus, self.writer)
         self.node = node
         return node
 
@@ -89,7 +92,12 @@ class LiveTradingNode:
         """Start the pipeline and the node; returns once the trader is RUNNING, else raises StartupError.
 
         ``timeout_secs`` (default: every start-up timeout together) bounds the whole start (see ``node/startup.py``).
+        The HTTP endpoints start first: ``/health/ready`` answers 503 until the trader is RUNNING.
         """
+        try:
+            await self.ops.start()
+        except OSError as exc:
+            raise StartupError(str(exc)) from None
         node = self.node or self.build()
         self.writer.start()
         self.positions = PositionSync(
@@ -141,6 +149,7 @@ class LiveTradingNode:
             if self.positions is not None:
                 await self.positions.stop()
         log.info("LiveTradingNode %s stopped: %s", self.trader_id, msgspec.json.encode(self.writer.stats).decode())
+        await self.ops.stop()
 
     async def run_until_signal(self, duration_secs: float | None = None,
                                before_stop: Callable[[LiveTradingNode], None] | None = None) -> None:

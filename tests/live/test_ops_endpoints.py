@@ -86,7 +86,7 @@ async def test_ready_is_200_when_all_is_well_and_503_naming_each_failing_part(se
     assert body["ready"] is False
     assert body["failing"] == {
         "trader": "trader is STOPPING, not RUNNING",
-        "exec_client:BINANCE_SPOT": "no private message for 40 s",
+        "exec_client:BINANCE_SPOT": "BINANCE private stream not alive: no private message for 40 s",
         "database": "PostgreSQL not writable: ConnectionRefusedError: [Errno 111] Connect call failed",
     }
 

@@ -129,11 +129,33 @@ class CacheSettings(_Section):
 
 
 class LoggingSettings(_Section):
-    """``level`` for the console; ``file_level`` (default: ``level``) for the files under ``log_directory``."""
+    """``level`` for the console; ``file_level`` (default: ``level``) for the files under ``log_directory``.
+
+    ``format: "json"`` writes the live layer's lines (OMS writer, journal, audit, health, ...) as one JSON object per
+    line on the console and in ``live-<trader_id>.jsonl``; that file rotates at ``max_file_mb`` keeping
+    ``backup_count`` old ones (NautilusTrader's own file, beside it, rotates the same way)."""
 
     level: LogLevel = "INFO"
     log_directory: str | None = None
     file_level: LogLevel | None = None
+    format: Literal["text", "json"] = "text"
+    max_file_mb: PositiveInt = 100
+    backup_count: NonNegativeInt = 10
+
+
+class OpsSettings(_Section):
+    """The node's HTTP endpoints (``/health``, ``/health/ready``, ``/health/live``, ``/metrics``).
+
+    ``port`` 0 picks any free port (printed at start). Any ``host`` but loopback exposes them to the network without
+    authentication: it must be set here explicitly and is logged as a warning. While PostgreSQL is unreachable the
+    journal absorbs the rows and the node stays ready for ``journal_grace_secs``; after that ``/health/ready`` names
+    the database."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: Annotated[int, Meta(ge=0, le=65535)] = 9108
+    journal_grace_secs: Annotated[float, Meta(ge=0)] = 60
+    probe_interval_secs: PositiveSeconds = 2
 
 
 class Timeouts(_Section):
@@ -213,6 +235,7 @@ class LiveConfig(_Section):
     health: HealthSettings = msgspec.field(default_factory=HealthSettings)
     cache: CacheSettings = msgspec.field(default_factory=CacheSettings)
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
+    ops: OpsSettings = msgspec.field(default_factory=OpsSettings)
     trading_node: TradingNodeSettings = msgspec.field(default_factory=TradingNodeSettings)
 
     def __post_init__(self) -> None:

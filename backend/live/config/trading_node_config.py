@@ -59,9 +59,12 @@ def build_trading_node_config(config: LiveConfig) -> TradingNodeConfig:
     return TradingNodeConfig(
         trader_id=config.trader_id,
         logging=LoggingConfig(
-            log_level=config.logging.level,
+            # json: the console carries only the live layer's JSON lines (ops/logs.py); NautilusTrader's go to its file
+            log_level="OFF" if config.logging.format == "json" else config.logging.level,
             log_directory=config.logging.log_directory,
             log_level_file=(config.logging.file_level or config.logging.level) if config.logging.log_directory else None,
+            log_file_max_size=config.logging.max_file_mb * 1024 * 1024,
+            log_file_max_backup_count=config.logging.backup_count,
             log_colors=False,
         ),
         cache=_cache(config),

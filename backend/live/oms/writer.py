@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import asyncpg
@@ -109,6 +110,8 @@ class OmsWriter:
         self._journal_failing = False
         self._in_flight = 0  # items of the batch being written
         self.stats = WriterStats()
+        # (seconds the commit took, ts_init of its order events): the metrics' observation point (ops/metrics.py)
+        self.on_batch_committed: Callable[[float, list[int]], None] | None = None
 
     # -- producer side (sync, called on the event loop by bus handlers) -------------------------------------------
 
@@ -262,6 +265,7 @@ class OmsWriter:
     async def _write_with_retry(self, batch: list[WriteItem]) -> None:
         delay = self._retry_initial
         while True:
+            started = time.monotonic()
             try:
                 async with self._pool.acquire() as conn:
                     counts = await self._write_batch(conn, batch)
@@ -283,6 +287,9 @@ class OmsWriter:
                     await self._write_with_retry([item])
                 return
             self.stats.batches += 1
+            if self.on_batch_committed is not None:
+                self.on_batch_committed(time.monotonic() - started,
+                                        [item.event.ts_init_ns for item in batch if isinstance(item, ConvertedEvent)])
             self.stats.events_written += counts.events_written
             self.stats.duplicates_ignored += counts.duplicates_ignored
             self.stats.fills_written += counts.fills_written

@@ -33,7 +33,11 @@ class SecretMasker:
     """Replaces each configured secret (longest first, so a secret inside another is still hidden) by ``***``."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        pieces = set()
+        for secret in secrets:
+            pieces.add(secret)
+            pieces.update(line.strip() for line in secret.splitlines() if len(line.strip()) >= 16)  # a PEM's body
+        self._secrets = sorted((s for s in pieces if s and len(s) >= 4), key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for secret in self._secrets:

@@ -87,8 +87,8 @@ def readiness_failures(status: NodeStatus) -> dict[str, str]:
         if not client.connected:
             failing[client_key(client)] = f"{client.venue} {client.kind} client disconnected"
         elif client.private_stream_alive is False:
-            failing[client_key(client)] = client.private_stream_detail or \
-                f"{client.venue} private stream not alive"
+            failing[client_key(client)] = f"{client.venue} private stream not alive" + \
+                (f": {client.private_stream_detail}" if client.private_stream_detail else "")
     database = status.database
     if not database.writable and not database.journal_absorbing:
         reason = f"PostgreSQL not writable: {database.error or 'no answer'}"
