@@ -7,7 +7,9 @@ USD-M: ``OrderUpdate`` -> ``ORDER_TRADE_UPDATE`` (stops: ``ALGO_UPDATE`` until t
 Binance pushes one ``ACCOUNT_UPDATE`` per fill carrying the wallet balance and the position, and none for margin
 locked by a resting order; so a trade's balances are held until the ``PositionUpdate`` that follows it and sent
 together, order-margin changes send nothing, and an adjustment (a deposit through the control API) is sent at once
-with no positions.
+with no positions. Funding settles as ``ACCOUNT_UPDATE`` with reason ``FUNDING_FEE`` carrying the settle asset's
+wallet balance and the fee as the balance change ``bc``, and no positions (Binance's documented shape for cross
+positions).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from backend.simulator.core.events import AccountUpdate, BookUpdate, OrderUpdate, PositionUpdate, PublicTrade
+from backend.simulator.core.funding import FundingPayment
 from backend.simulator.venues.binance import payloads
 from backend.simulator.venues.binance.market import BinanceMarket
 
@@ -34,6 +37,9 @@ def listener(market: BinanceMarket) -> Callable[[Any], None]:
             held_trade_balances.pop(event.account_id, None)
         elif isinstance(event, OrderUpdate):
             _on_order(market, event)
+        elif isinstance(event, FundingPayment):  # a cross position's funding: the balance only, no "P"
+            market.hub.publish(event.account_id, payloads.account_update(
+                "FUNDING_FEE", [(event.asset, event.balance_after, event.amount)], [], event.time_ms))
         elif isinstance(event, AccountUpdate):
             if not market.futures:
                 market.hub.publish(event.account_id, payloads.outbound_account_position(

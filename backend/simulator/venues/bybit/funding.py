@@ -1,7 +1,8 @@
 """Bybit's view of perpetual funding: a settlement is an execution with ``execType=Funding`` (``/v5/execution/list``
 and the private ``execution`` topic). Per Bybit's documentation of funding executions: ``execFee`` is the funding fee
 (positive = paid), ``feeRate`` the funding rate, ``execPrice`` the mark price, ``execQty`` the position size,
-``execValue`` its value, ``side`` the position's side, and ``orderId`` is empty: no order is involved.
+``execValue`` its value, ``side`` the position's side, ``orderLinkId`` is empty and ``orderId`` a synthetic id of
+the settlement (no order is involved), ``orderType`` / ``stopOrderType`` ``UNKNOWN``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from backend.simulator.core.funding import FundingPayment
 from backend.simulator.venues.bybit.payloads import num
 
 FUNDING_EXEC_ID_BASE = 1 << 120  # funding execution ids apart from trade ids
+FUNDING_ORDER_ID_BASE = 1 << 121  # the synthetic order id of a settlement
 
 
 def funding_exec_id(payment: FundingPayment) -> str:
@@ -25,7 +27,7 @@ def funding_execution_item(payment: FundingPayment, contract_size: Decimal, seq:
     return {
         "category": "linear",
         "symbol": payment.symbol,
-        "orderId": "",
+        "orderId": str(uuid.UUID(int=FUNDING_ORDER_ID_BASE + payment.funding_id)),
         "orderLinkId": "",
         "side": "Buy" if payment.position_quantity > 0 else "Sell",
         "orderPrice": "0",

@@ -346,15 +346,15 @@ def executions(venue: BybitVenue, account_id: str, params: Params) -> dict[str, 
             items.append((fill, orders[fill.order_id]))
     exec_type = params.get("execType")
     rows = [] if exec_type not in (None, "", "Trade") else [
-        (fill.time_ms, fill.trade_id, lambda f=fill, o=order: venue.execution_item(category, f, o))
+        (fill.time_ms, 0, fill.trade_id, lambda f=fill, o=order: venue.execution_item(category, f, o))
         for fill, order in items]
     schedule = exchange.funding
     if schedule is not None and exec_type in (None, "", "Funding") and not order_id and not link_id:
-        rows.extend((p.time_ms, p.funding_id, lambda p=p: venue.funding_item(p))
+        rows.extend((p.time_ms, 1, p.funding_id, lambda p=p: venue.funding_item(p))  # after trades of that ms
                     for symbol in symbols for p in schedule.payments(account_id, symbol))
-    rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
+    rows.sort(key=lambda row: row[:3], reverse=True)
     limit = _limit(params, 100, default=50)
-    return {"category": category, "list": [build() for _, _, build in rows[:limit]], "nextPageCursor": ""}
+    return {"category": category, "list": [row[3]() for row in rows[:limit]], "nextPageCursor": ""}
 
 
 def create_order(venue: BybitVenue, account_id: str, params: Params) -> dict[str, str]:

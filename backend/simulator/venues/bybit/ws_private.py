@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from backend.simulator.core.events import AccountUpdate, OrderUpdate, PositionUpdate, SimEvent
+from backend.simulator.core.funding import FundingPayment
 from backend.simulator.core.ws import WsSession, push_user_event
 from backend.simulator.venues.bybit import errors
 from backend.simulator.venues.bybit.errors import BybitApiError
@@ -94,6 +95,8 @@ class PrivateStream:
                            [venue.execution_item(category, event.fill, event.order)])
             self._push(event.account_id, "order", category,
                        [venue.order_item(category, event.order, cancel_type_of(event))])
+        elif isinstance(event, FundingPayment):
+            self._push(event.account_id, "execution", "linear", [venue.funding_item(event)])
         elif isinstance(event, AccountUpdate):
             self._push(event.account_id, "wallet", None, [venue.wallet_item(event.account_id)])
         elif isinstance(event, PositionUpdate):
