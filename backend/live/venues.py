@@ -95,16 +95,23 @@ def _options(name: str, client: Any, config_class: type, **fields: Any) -> Any:
         raise NodeConfigError(f"trading_node clients.{name}: {config_class.__name__}: {exc}") from None
 
 
-def _binance_common(client: Any) -> dict[str, Any]:
+def _common(client: Any) -> dict[str, Any]:
+    """The fields every venue's adapter config has under the same name."""
     return {
-        "venue": Venue(routing_venue(client)),
         "api_key": _secret(client.api_key),
         "api_secret": _secret(client.api_secret),
+        "base_url_http": client.endpoints.http,
+        "instrument_provider": _provider(client),
+    }
+
+
+def _binance_common(client: Any) -> dict[str, Any]:
+    return {
+        **_common(client),
+        "venue": Venue(routing_venue(client)),
         "key_type": BinanceKeyType.ED25519 if client.key_type == "ed25519" else BinanceKeyType.HMAC,
         "account_type": BinanceAccountType[client.products[0]],
         "environment": BinanceEnvironment[client.environment.upper()],
-        "base_url_http": client.endpoints.http,
-        "instrument_provider": _provider(client),
     }
 
 
@@ -125,12 +132,9 @@ _BYBIT_ENV = {"live": BybitEnvironment.MAINNET, "testnet": BybitEnvironment.TEST
 
 def _bybit_common(client: Any) -> dict[str, Any]:
     return {
-        "api_key": _secret(client.api_key),
-        "api_secret": _secret(client.api_secret),
+        **_common(client),
         "product_types": tuple(getattr(BybitProductType, p) for p in client.products),
         "environment": _BYBIT_ENV[client.environment],
-        "base_url_http": client.endpoints.http,
-        "instrument_provider": _provider(client),
     }
 
 
@@ -153,13 +157,10 @@ _OKX_ENV = {"live": OKXEnvironment.LIVE, "testnet": OKXEnvironment.DEMO, "demo":
 
 def _okx_common(client: Any) -> dict[str, Any]:
     return {
-        "api_key": _secret(client.api_key),
-        "api_secret": _secret(client.api_secret),
+        **_common(client),
         "api_passphrase": _secret(client.passphrase),
         "instrument_types": tuple(getattr(OKXInstrumentType, p) for p in client.products),
         "environment": _OKX_ENV[client.environment],
-        "base_url_http": client.endpoints.http,
-        "instrument_provider": _provider(client),
     }
 
 

@@ -86,13 +86,17 @@ def test_bybit_factory_replaces_one_public_ws_client_per_product(components) -> 
 # -- adapters/binance.py: USDT-M futures fill reports de-duplicated -----------------------------------------------------
 
 
-def test_binance_stock_factory_returns_exactly_the_classes_the_shim_expects(components) -> None:
+def _binance_clients(factory: type, components: dict[str, Any]) -> tuple[Any, Any]:
+    """(futures client, spot client) as ``factory`` creates them."""
     spec = VENUES["BINANCE"]
-    futures = BinanceLiveExecClientFactory.create(
-        name="BINANCE_FUTURES", config=spec.exec_config("BINANCE_FUTURES", _client("BINANCE", "USDT_FUTURES")),
-        **components)
-    spot = BinanceLiveExecClientFactory.create(
-        name="BINANCE_SPOT", config=spec.exec_config("BINANCE_SPOT", _client("BINANCE", "SPOT")), **components)
+    return tuple(
+        factory.create(name=name, config=spec.exec_config(name, _client("BINANCE", product)), **components)
+        for name, product in (("BINANCE_FUTURES", "USDT_FUTURES"), ("BINANCE_SPOT", "SPOT"))
+    )
+
+
+def test_binance_stock_factory_returns_exactly_the_classes_the_shim_expects(components) -> None:
+    futures, spot = _binance_clients(BinanceLiveExecClientFactory, components)
     assert type(futures) is BinanceFuturesExecutionClient and type(spot) is BinanceSpotExecutionClient
     method = BinanceCommonExecutionClient.generate_fill_reports
     assert inspect.iscoroutinefunction(method) and list(inspect.signature(method).parameters) == ["self", "command"]
@@ -100,12 +104,7 @@ def test_binance_stock_factory_returns_exactly_the_classes_the_shim_expects(comp
 
 
 def test_binance_factory_of_ours_switches_only_futures_clients_and_keeps_the_instance(components) -> None:
-    spec = VENUES["BINANCE"]
-    futures = BinanceUniqueFillsExecClientFactory.create(
-        name="BINANCE_FUTURES", config=spec.exec_config("BINANCE_FUTURES", _client("BINANCE", "USDT_FUTURES")),
-        **components)
-    spot = BinanceUniqueFillsExecClientFactory.create(
-        name="BINANCE_SPOT", config=spec.exec_config("BINANCE_SPOT", _client("BINANCE", "SPOT")), **components)
+    futures, spot = _binance_clients(BinanceUniqueFillsExecClientFactory, components)
     assert type(futures) is UniqueFillsBinanceFuturesExecutionClient
     assert isinstance(futures, BinanceFuturesExecutionClient)
     assert (futures.id.value, futures.venue.value) == ("BINANCE_FUTURES", "BINANCE_FUTURES")
