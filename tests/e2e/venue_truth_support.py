@@ -4,15 +4,33 @@ orders, fills made while the node is down, and the comparison of PostgreSQL with
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import msgspec
 
+from backend.live.config.loader import LiveConfigLoader
 from backend.live.config.schema import LiveConfig
 from backend.simulator.config import DEMO_ACCOUNT_ID
-from tests.e2e.live_support import FILL_COLUMNS, MARKETS, live_config, rows, simulator_fills, simulator_orders
+from tests.e2e.live_support import (
+    FILL_COLUMNS,
+    MARKETS,
+    PROJECT_ROOT,
+    live_config,
+    rows,
+    simulator_fills,
+    simulator_orders,
+)
 
 CLIENTS = ("BINANCE_SPOT", "BINANCE_FUTURES", "BYBIT", "OKX")
 # (venue, market): (instrument id, simulator symbol, order quantity)
@@ -49,14 +67,105 @@ def market_and_resting_actions() -> list[dict[str, Any]]:
 
 def venue_truth_config(tmp_path: Path, env: dict[str, str], dsn: str, actions: list[dict[str, Any]],
                        **reconciliation: Any) -> LiveConfig:
-    """The shipped simulator config on all six account types; audit every 2 s with a short settle time unless
-    overridden."""
+    """The shipped simulator config on all six account types, written to ``tmp_path / "live.json"`` (so a
+    ``live run`` subprocess reads the same file) and loaded; the venue audit runs every 2 s with a short settle time
+    unless ``reconciliation`` says otherwise. Runs with the same ``tmp_path`` share the OMS journal directory."""
     fresh_adapter_caches()
     config = live_config(tmp_path, env, dsn, CLIENTS, actions)
-    settings = msgspec.structs.replace(config.trading_node.reconciliation, **{
-        "audit_interval_secs": 2.0, "audit_settle_secs": 0.5, **reconciliation})
-    return msgspec.structs.replace(config, trading_node=msgspec.structs.replace(config.trading_node,
-                                                                                reconciliation=settings))
+    path = tmp_path / "live.json"
+    raw = json.loads(path.read_text())
+    raw["trading_node"]["reconciliation"] = {"audit_interval_secs": 2.0, "audit_settle_secs": 0.5, **reconciliation}
+    path.write_text(json.dumps(raw))
+    config = LiveConfigLoader(path, env=env).load()
+    return config
+
+
+def live_run_process(tmp_path: Path, env: dict[str, str], dsn: str) -> subprocess.Popen[bytes]:
+    """``live run`` on the config ``venue_truth_config`` wrote to ``tmp_path``, as an operator starts it."""
+    return subprocess.Popen([sys.executable, "-m", "backend.live.cli", "run", "--config", str(tmp_path / "live.json")],
+                            env={**os.environ, **env, "LIVE_DATABASE_URL": dsn}, cwd=PROJECT_ROOT,
+                            stdout=subprocess.DEVNULL, stderr=(tmp_path / "stderr.log").open("wb"))
+
+
+def wait_for_rows(dsn: str, query: str, count: int, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Poll until ``query`` returns at least ``count`` rows (the process must stay alive meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while len(_rows_once_migrated(dsn, query)) < count:
+        if process.poll() is not None:
+            raise AssertionError(f"live run exited with {process.returncode} before {count} rows of {query!r}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {count} rows of {query!r}")
+        time.sleep(0.1)
+
+
+def _rows_once_migrated(dsn: str, query: str) -> list[dict[str, Any]]:
+    try:
+        return rows(dsn, query)
+    except asyncpg.UndefinedTableError:  # the process has not migrated the database yet
+        return []
+
+
+class TcpProxy:
+    """A TCP relay to PostgreSQL on a free local port, in its own thread: ``down()`` drops every connection and
+    refuses new ones (a database outage as the node sees it), ``up()`` serves again."""
+
+    def __init__(self, target_dsn: str) -> None:
+        parts = urlsplit(target_dsn)
+        self._target = (parts.hostname or "127.0.0.1", parts.port or 5432)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.dsn = urlunsplit(parts._replace(netloc=f"{parts.username or 'postgres'}@127.0.0.1:{self.port}"))
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="pg-proxy", daemon=True)
+        self._thread.start()
+        self._server: asyncio.AbstractServer | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.up()
+
+    def _run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    def up(self) -> None:
+        async def serve() -> None:
+            self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+        self._run(serve())
+
+    def down(self) -> None:
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+                self._server = None
+            for writer in list(self._writers):
+                writer.transport.abort()
+            self._writers.clear()
+        self._run(close())
+
+    def close(self) -> None:
+        self.down()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(*self._target)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers |= {writer, upstream_writer}
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                sink.transport.abort()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+        self._writers -= {writer, upstream_writer}
 
 
 def fill_resting_orders(sim: Any) -> None:
