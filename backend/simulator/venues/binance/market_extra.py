@@ -269,9 +269,9 @@ def income(market: BinanceMarket, call: Call) -> list[dict[str, Any]]:
         raise BinanceApiError(-1130, "Data sent for parameter 'incomeType' is not valid.")
     schedule = market.exchange.funding
     assert schedule is not None
-    rows: list[tuple[int, int, dict[str, Any]]] = []
+    rows: list[tuple[int, int, int, dict[str, Any]]] = []  # (time, fills before funding of that ms, id, row)
     for payment in schedule.payments(call.account_id or "", symbol):
-        rows.append((payment.time_ms, payment.funding_id, {
+        rows.append((payment.time_ms, 1, payment.funding_id, {
             "symbol": payment.symbol, "incomeType": "FUNDING_FEE", "income": payloads.fmt(payment.amount, 8),
             "asset": payment.asset, "info": "FUNDING_FEE", "time": payment.time_ms,
             "tranId": funding_tran_id(payment.funding_id), "tradeId": ""}))
@@ -281,12 +281,12 @@ def income(market: BinanceMarket, call: Call) -> list[dict[str, Any]]:
         if fill.realized_pnl:
             entries.append(("REALIZED_PNL", fill.realized_pnl))
         for kind, amount in entries:
-            rows.append((fill.time_ms, fill.trade_id, {
+            rows.append((fill.time_ms, 0, fill.trade_id, {
                 "symbol": fill.symbol, "incomeType": kind, "income": payloads.fmt(amount, 8), "asset": asset,
                 "info": kind, "time": fill.time_ms, "tranId": fill.trade_id, "tradeId": str(fill.trade_id)}))
     start, end = call.integer("startTime"), call.integer("endTime")
     limit = min(call.integer("limit") or 100, 1000)
-    selected = [row for t, _, row in sorted(rows, key=lambda r: (r[0], r[1]))
+    selected = [row for t, _, _, row in sorted(rows, key=lambda r: r[:3])
                 if (income_type is None or row["incomeType"] == income_type)
                 and (start is None or t >= start) and (end is None or t <= end)]
     return selected[:limit] if start is not None else selected[-limit:]
