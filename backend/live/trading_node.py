@@ -60,11 +60,12 @@ class LiveTradingNode:
         )
         self.positions: PositionSync | None = None
         self.clients = ClientRegistry()
-        self.health_monitor = HealthMonitor(self.clients, config.health.stale_after_secs)
+        self.health_monitor = HealthMonitor(self.clients, config.health.stale_after_secs,
+                                            on_stream_back=self._private_stream_back)
         self.instruments = InstrumentStore(self.trader_id, self._cache_instrument)
         self.pipeline = EventPipeline(
             self.trader_id, config.trading_node.exec_clients, self.instruments, self.writer.submit,
-            cache_order=self._cache_order, on_activity=self.health_monitor.record_activity,
+            cache_order=self._cache_order,
             on_position_change=self._position_changed,
         )
         self.ops = NodeOps(self, config)  # HTTP endpoints and metrics (backend/live/ops/)
@@ -84,6 +85,7 @@ class LiveTradingNode:
             node.add_exec_client_factory(name, self.clients.recording(VENUES[client.venue].exec_factory, "exec"))
         node.build()
         self.pipeline.subscribe(node.kernel.msgbus)
+        self.health_monitor.subscribe(node.kernel.msgbus)
         self.ops.attach(node.kernel.msgbus, self.writer)
         self.node = node
         return node
@@ -192,6 +194,19 @@ class LiveTradingNode:
         return self.health_monitor.snapshot()
 
     # -- what the parts ask of the node ----------------------------------------------------------------------------
+
+    def _private_stream_back(self, client_id: str, reason: str) -> None:
+        """An exec client's private stream (or the client) came back: the venue audit covers what the gap missed,
+        now and again once the gap's last trades are older than ``audit_settle_secs`` (it leaves newer ones alone)."""
+        if getattr(self, "audit", None) is None:
+            return
+        self.audit.request(client_id, reason)
+        settle_secs = self.config.trading_node.reconciliation.audit_settle_secs
+        asyncio.get_running_loop().call_later(settle_secs + 0.5, self._request_audit, client_id, f"{reason}, settled")
+
+    def _request_audit(self, client_id: str, reason: str) -> None:
+        if getattr(self, "audit", None) is not None and not self._stopped.is_set():
+            self.audit.request(client_id, reason)
 
     def _cache_instrument(self, instrument_id: Any) -> Any:
         return self.node.cache.instrument(instrument_id) if self.node is not None else None
