@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -13,7 +16,7 @@ from backend.live.trading_node import LiveTradingNode
 from backend.simulator.config import SimConfig
 from backend.simulator.harness import SimulatorThread
 from tests.conftest import temporary_database
-from tests.e2e.live_support import fetch, rows, run_live
+from tests.e2e.live_support import PROJECT_ROOT, fetch, rows, run_live
 from tests.e2e.venue_truth_support import (
     ACCOUNT_TYPES,
     compare_with_simulator,
@@ -111,16 +114,17 @@ def injected(tmp_path_factory, pg_server_dsn):
             for runtime in runtimes:
                 sim.call(runtime.faults.resume_user_stream)
 
-        config = venue_truth_config(tmp_path_factory.mktemp("cfg"), sim.env, dsn, RESTING_ONLY,
+        cfg_dir = tmp_path_factory.mktemp("cfg")
+        config = venue_truth_config(cfg_dir, sim.env, dsn, RESTING_ONLY,
                                     audit_interval_secs=None, open_check_interval_secs=None,
                                     position_check_interval_secs=None)
         run_live(config, dsn, during=fill_unheard, settled=lambda node: len(node.cache.orders()) == 6
                  and all(o.is_closed for o in node.cache.orders()))
-        yield sim, dsn, found
+        yield sim, dsn, found, cfg_dir
 
 
 def test_the_audit_finds_every_fill_the_node_never_heard_of(injected):
-    sim, dsn, found = injected
+    sim, dsn, found, _ = injected
     assert found["before"] == []
     assert len(found["after"]) == len(ACCOUNT_TYPES)
     events = [e for e in reconciliation_events(dsn) if e["kind"] == "missing_fill"]
@@ -132,7 +136,27 @@ def test_the_audit_finds_every_fill_the_node_never_heard_of(injected):
 
 
 def test_after_the_late_events_the_oms_still_equals_the_venue(injected):
-    sim, dsn, _ = injected
+    sim, dsn, _, _ = injected
     result = compare_with_simulator(sim, dsn)
     assert (result.lost, result.phantom, result.wrong_status, result.wrong_position) == (0, 0, 0, 0), result.details
     assert [e for e in reconciliation_events(dsn) if not e["resolved"]] == []
+
+
+def live_cli(cfg_dir, sim, dsn, *args):
+    return subprocess.run([sys.executable, "-m", "backend.live.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **sim.env, "LIVE_DATABASE_URL": dsn}, cwd=PROJECT_ROOT, timeout=120)
+
+
+def test_live_audit_lists_the_differences_and_live_reconcile_audits_on_demand(injected):
+    sim, dsn, found, cfg_dir = injected
+    config = str(cfg_dir / "live.json")
+    audit = live_cli(cfg_dir, sim, dsn, "audit", "--config", config, "--kind", "missing_fill")
+    assert audit.returncode == 0, audit.stderr
+    assert "Reconciliation events (6)" in audit.stdout
+    assert all(r["trade_id"] in audit.stdout for r in found["after"])
+    drift = live_cli(cfg_dir, sim, dsn, "positions", "--config", config, "--drift")
+    assert drift.returncode == 0 and "Position drift" in drift.stdout and "(0)" in drift.stdout, drift.stdout
+    reconcile = live_cli(cfg_dir, sim, dsn, "reconcile", "--config", config)
+    assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
+    for client in ("BINANCE_SPOT", "BINANCE_FUTURES", "BYBIT", "OKX"):
+        assert f"{client} (" in reconcile.stdout and "not audited" not in reconcile.stdout
