@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,32 @@ def test_unknown_command_is_a_usage_error():
     with pytest.raises(SystemExit) as exc:
         main(["frobnicate"])
     assert exc.value.code == EXIT_USAGE
+
+
+def _leaf_parsers(parser, path=()):
+    """``(command path, parser)`` of every subcommand that takes no further subcommand."""
+    actions = [a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction"]
+    if not actions:
+        yield path, parser
+        return
+    for name, sub in actions[0].choices.items():
+        yield from _leaf_parsers(sub, (*path, name))
+
+
+def test_every_subcommand_is_declared_with_its_handler() -> None:
+    from backend.live.cli import parser
+
+    leaves = dict(_leaf_parsers(parser()))
+    assert {("run",), ("check-config",), ("demo",), ("db", "migrate"), ("orders",), ("fills",), ("positions",),
+            ("balances",)} <= set(leaves)
+    for path, sub in leaves.items():
+        assert callable(sub.get_default("handler")), f"live {' '.join(path)} has no handler"
+
+
+def test_the_demo_config_ships_with_the_package(monkeypatch) -> None:
+    from backend.live.demo import DEMO_CONFIG, demo_config
+
+    _sim_env(monkeypatch)
+    assert DEMO_CONFIG.is_file()
+    config = demo_config(dict(os.environ), Path("/tmp/demo-work"))
+    assert config.trading_node.exec_clients and config.oms.journal_directory == "/tmp/demo-work/journal"
