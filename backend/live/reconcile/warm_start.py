@@ -43,7 +43,7 @@ from nautilus_trader.model.events import (
     OrderTriggered,
     OrderUpdated,
 )
-from nautilus_trader.model.identifiers import ClientId, PositionId
+from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.orders import Order
 from nautilus_trader.model.orders.unpacker import OrderUnpacker
 from nautilus_trader.model.position import Position
@@ -106,9 +106,9 @@ def rebuild_positions(fills: Iterable[dict[str, Any]], instrument_for: Any) -> t
         if key in seen or is_inferred_fill(payload):
             continue
         seen.add(key)
+        if not payload.get("position_id"):  # NETTING's own id, as the execution engine assigns it
+            payload = dict(payload, position_id=f"{payload['instrument_id']}-{payload['strategy_id']}")
         fill = OrderFilled.from_dict(payload)
-        if fill.position_id is None:
-            fill.position_id = PositionId(f"{fill.instrument_id}-{fill.strategy_id}")  # NETTING's own id
         instrument = instrument_for(fill.instrument_id)
         if instrument is None:
             problems.append(f"fill {fill.trade_id} of {fill.instrument_id}: instrument not loaded, not restored")
