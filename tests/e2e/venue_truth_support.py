@@ -31,6 +31,7 @@ from tests.e2e.live_support import (
     simulator_fills,
     simulator_orders,
 )
+from tests.waiting import wait_until
 
 CLIENTS = ("BINANCE_SPOT", "BINANCE_FUTURES", "BYBIT", "OKX")
 # (venue, market): (instrument id, simulator symbol, order quantity)
@@ -235,11 +236,8 @@ def reconciliation_events(dsn: str) -> list[dict[str, Any]]:
 
 
 async def wait_for(predicate: Any, what: str, timeout: float = 30.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        await asyncio.sleep(0.1)
+    """``tests.waiting.wait_until`` with this module's patience."""
+    await wait_until(predicate, what, timeout=timeout, interval=0.1)
 
 
 assert set(ACCOUNT_TYPES) <= set(MARKETS)

@@ -11,6 +11,7 @@ import pytest
 from backend.live import sql
 from backend.live.database import Database
 from backend.live.node_lock import NodeLock, NodeLockHeld
+from tests.waiting import wait_until
 
 
 async def terminate_lock_sessions(db: Database, lock: NodeLock) -> int:
@@ -18,13 +19,6 @@ async def terminate_lock_sessions(db: Database, lock: NodeLock) -> int:
     return await db.pool.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted "
         "AND ((classid::bigint << 32) | objid::bigint) = ($1::bigint & x'ffffffffffffffff'::bigint)", lock.key)
-
-
-async def wait_for(predicate, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_a_second_node_with_the_same_trader_id_is_refused_naming_the_first(db: Database) -> None:
@@ -81,7 +75,7 @@ async def test_a_lock_taken_by_another_node_meanwhile_stops_this_one(db: Databas
     await terminate_lock_sessions(db, lock)
     usurper = NodeLock(db.dsn, "TRADER-001")
     await usurper.acquire()  # before the first node's heartbeat notices
-    await wait_for(lambda: bool(lost))
+    await wait_until(lambda: bool(lost), "the lock to be reported lost", timeout=5)
     assert not lock.held
     assert "trader id TRADER-001 is already running on host" in lost[0]
     await lock.release()  # records nothing: the row is the usurper's
