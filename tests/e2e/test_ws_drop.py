@@ -39,9 +39,10 @@ AFTER_DROP = [{"op": "market", "instrument_id": i, "side": "SELL", "quantity": q
 ORDER_COUNT = 2 * len(ACCOUNT_TYPES) + len(AFTER_DROP)
 
 
-@pytest.fixture(scope="module")
-def dropped(tmp_path_factory, pg_server_dsn):
-    with temporary_database(pg_server_dsn) as dsn, SimulatorThread(SimConfig.default(venues=VENUES)) as sim:
+def every_socket_dropped(tmp_path_factory, server_dsn):
+    """The drop scenario (module note); yields (run, comparison with the simulator, sockets closed per venue, dsn).
+    Shared with bench/faults.py."""
+    with temporary_database(server_dsn) as dsn, SimulatorThread(SimConfig.default(venues=VENUES)) as sim:
         closed: dict[str, int] = {}
 
         async def drop_every_socket_while_the_limits_fill(trading_node) -> None:
@@ -64,6 +65,11 @@ def dropped(tmp_path_factory, pg_server_dsn):
                                     market_and_resting_actions() + AFTER_DROP, audit_interval_secs=None)
         run = run_live(config, dsn, during=drop_every_socket_while_the_limits_fill)
         yield run, compare_with_simulator(sim, dsn), closed, dsn
+
+
+@pytest.fixture(scope="module")
+def dropped(tmp_path_factory, pg_server_dsn):
+    yield from every_socket_dropped(tmp_path_factory, pg_server_dsn)
 
 
 def test_every_websocket_of_every_venue_was_dropped(dropped):
