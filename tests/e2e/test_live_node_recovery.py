@@ -83,8 +83,6 @@ def test_nothing_was_lost_or_doubled(outcome):
     assert run.tables_after_run["dead_letters"] == []
 
 
-
-
 def test_the_reconnect_reconciliation_books_no_phantom_position(outcome):
     """NautilusTrader 1.231.0 asks Binance for each futures trade twice after a reconnect and, unpatched, books an
     EXTERNAL position offsetting the real one (see backend/live/adapters/binance.py)."""
@@ -93,3 +91,12 @@ def test_the_reconnect_reconciliation_books_no_phantom_position(outcome):
     (row,) = rows(dsn, "SELECT net_quantity FROM unified_positions WHERE canonical_id = 'BTC/USDT:USDT'")
     assert row["net_quantity"] == position.quantity
     assert rows(dsn, "SELECT client_order_id FROM unified_orders WHERE strategy_id = 'EXTERNAL'") == []
+
+
+def test_health_shows_both_user_data_streams_reconnected_and_active(outcome):
+    run, (fills, position), dropped, dsn = outcome
+    execs = {h.client: h for h in run.health if h.kind == "exec"}
+    for client in ("BINANCE_SPOT", "BINANCE_FUTURES"):
+        health = execs[client]
+        assert (health.connected, health.private_stream_state, health.private_stream_alive) == (True, "active", True)
+        assert health.private_stream_reconnects >= 1, client
