@@ -91,12 +91,11 @@ def test_nothing_is_left_unresolved(restarted):
 RESTING_ONLY = market_and_resting_actions()[len(ACCOUNT_TYPES):]
 
 
-@pytest.fixture(scope="module")
-def injected(tmp_path_factory, pg_server_dsn):
+def fill_never_heard_of(tmp_path_factory, server_dsn):
     """Six resting orders; every venue's user stream is paused and the orders fill: the node hears nothing. An audit
     on demand (as ``live reconcile`` runs it) must find and add the six trades; then the streams resume and the
-    late events change nothing."""
-    with temporary_database(pg_server_dsn) as dsn, SimulatorThread(SimConfig.default()) as sim:
+    late events change nothing. Yields (sim, dsn, what the audit saw, config directory)."""
+    with temporary_database(server_dsn) as dsn, SimulatorThread(SimConfig.default()) as sim:
         found: dict = {}
 
         async def fill_unheard(trading_node) -> None:
@@ -121,6 +120,11 @@ def injected(tmp_path_factory, pg_server_dsn):
         run_live(config, dsn, during=fill_unheard, settled=lambda node: len(node.cache.orders()) == 6
                  and all(o.is_closed for o in node.cache.orders()))
         yield sim, dsn, found, cfg_dir
+
+
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory, pg_server_dsn):
+    yield from fill_never_heard_of(tmp_path_factory, pg_server_dsn)
 
 
 def test_the_audit_finds_every_fill_the_node_never_heard_of(injected):
