@@ -191,3 +191,24 @@ async def test_reconcile_hook_asks_for_fills_only_after_orders():
     (mass_status,) = client.sent
     assert (mass_status.client_id, mass_status.venue) == (client.id, client.venue)
     assert client.reconciliation_active is False
+
+
+async def test_a_socket_closed_for_good_without_a_reconnect_is_reopened():
+    ws, api, hooks = connected_spot_stream(recovering=True)
+    opened = []
+
+    async def connect_fresh(self) -> None:  # NautilusTrader's connect, which would open a Rust socket
+        opened.append(self)
+        self._client = api
+
+    api.is_closed = lambda: not opened  # the Rust client gave up: closed, and no reconnect callback came
+    assert ws.stream_state == "reconnecting"
+    original = BinanceUserDataWebSocketClient.connect
+    BinanceUserDataWebSocketClient.connect = connect_fresh
+    try:
+        ws.ensure_recovering()
+        await asyncio.wait_for(ws._reconnect_task, timeout=3)
+    finally:
+        BinanceUserDataWebSocketClient.connect = original
+    assert opened == [ws] and ws.stream_state == "active" and ws.stream_health.recoveries == 1
+    assert hooks == ["reconcile"]

@@ -29,6 +29,8 @@ What we do instead (on the instance the factory built; the class NautilusTrader 
   stops it. Requests still waiting when the socket reconnects fail at once instead of after 10 s.
 * The reconcile hook queries orders first, then fills, then positions (``reconcile_in_order``): every trade of an
   order reported FILLED is then in the fill reports, so the engine applies the venue's trades instead of inventing.
+* When the socket closed for good without a reconnect (the Rust client's own attempts gave up), the health probe's
+  sample (``ensure_recovering``) starts the same recovery, which opens a fresh socket.
 * ``stream_health`` (a ``UserStreamHealth``) counts reconnects (of the WebSocket API socket and of the futures
   listenKey stream), the streams re-established, notes the time of the last message and the state
   (``active`` / ``reconnecting`` / ``down``), for ``backend/live/node/health.py``.
@@ -92,9 +94,25 @@ class RecoveringUserDataWebSocketClient(BinanceUserDataWebSocketClient):
         health = self.stream_health
         if health.closed:
             return "down"
-        if health.recovering or self._subscription_id is None or not self._is_authenticated:
+        if health.recovering or self._subscription_id is None or not self._is_authenticated \
+                or not self._socket_up():
             return "reconnecting"
         return "active"
+
+    def _socket_up(self) -> bool:
+        return self._use_rest_listen_key or (self._client is not None and not self._client.is_closed()
+                                             and not self._client.is_reconnecting())
+
+    def ensure_recovering(self) -> None:
+        """Start recovery if the WebSocket API socket closed for good without a reconnect (its own reconnect
+        attempts gave up): called by the health probe on every sample."""
+        if self.stream_health.closed or self.stream_health.recovering or self._use_rest_listen_key:
+            return
+        if self._client is None or self._client.is_closed():
+            self._log.warning("WebSocket API socket closed without reconnecting: re-establishing the user stream")
+            self.stream_health.recovering = True
+            self._recovery_generation += 1
+            self._reconnect_task = self._loop.create_task(self._reauth_and_resubscribe())
 
     # -- messages ----------------------------------------------------------------------------------------------
 

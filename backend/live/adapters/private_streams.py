@@ -58,7 +58,7 @@ class BinanceUserStreamProbe:
         self._client = client
 
     def sample(self) -> None:
-        pass  # the stream counts its own reconnects
+        self._stream.ensure_recovering()  # it counts its own reconnects; a socket closed for good is reopened
 
     @property
     def _stream(self) -> Any:
