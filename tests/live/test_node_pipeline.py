@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from nautilus_trader.model.identifiers import AccountId, ClientOrderId
 from nautilus_trader.model.orders import LimitOrder
-from nautilus_trader.test_kit.stubs.data import TestDataStubs
 from nautilus_trader.test_kit.stubs.events import TestEventStubs
 
 from backend.live.config.schema import VenueClient
@@ -29,12 +28,11 @@ EXEC_CLIENTS = {
 class Recorder:
     def __init__(self, orders: dict[ClientOrderId, Any] | None = None, window: int = 1000) -> None:
         self.submitted: list[Any] = []
-        self.activity: list[str] = []
         self.position_changes = 0
         self.orders = orders or {}
         self.pipeline = EventPipeline(
             "TESTER-000", EXEC_CLIENTS, InstrumentStore("TESTER-000", lambda i: INSTRUMENT if i == INSTRUMENT.id else None),
-            self.submitted.append, cache_order=self.orders.get, on_activity=self.activity.append,
+            self.submitted.append, cache_order=self.orders.get,
             on_position_change=self._position_changed, window=window,
         )
 
@@ -45,13 +43,12 @@ class Recorder:
         return [item.event.event_type for item in self.submitted if isinstance(item, ConvertedEvent)]
 
 
-def test_order_events_are_converted_in_order_and_name_their_venue() -> None:
+def test_order_events_are_converted_in_order() -> None:
     rec = Recorder()
     for event in limit_order_events(1, [("1.000000", "60000.00")]):
         rec.pipeline.on_order_event(event)
     assert rec.event_types() == ["OrderInitialized", "OrderSubmitted", "OrderAccepted", "OrderFilled"]
     assert {item.event.client_order_id for item in rec.submitted} == {"O-1"}
-    assert rec.activity == ["BINANCE"] * 4
     assert rec.pipeline.stats.order_events == 4 and rec.pipeline.stats.init_events_from_cache == 0
 
 
@@ -104,7 +101,6 @@ def test_account_states_queue_the_account_once_and_drop_repeats() -> None:
     kinds = [type(item).__name__ for item in rec.submitted]
     assert kinds == ["AccountRow", "AccountStateRow", "AccountStateRow"]
     assert rec.pipeline.stats.account_repeats == 1 and rec.pipeline.stats.accounts == 1
-    assert rec.activity == ["BINANCE_FUTURES", "BINANCE_FUTURES"]
     assert all(isinstance(i, AccountRow | AccountStateRow) for i in rec.submitted)
 
 
@@ -119,7 +115,7 @@ def test_account_row_names_the_client_that_trades_the_account(account_id, client
     assert row.venue == ("KRAKEN" if client_name is None else "BINANCE")
 
 
-def test_hooks_see_every_event_and_market_data_counts_as_venue_activity() -> None:
+def test_hooks_see_every_event_and_position_events_ask_for_a_sync() -> None:
     rec = Recorder()
     seen: list[Any] = []
     rec.pipeline.order_hooks.append(seen.append)
@@ -130,7 +126,5 @@ def test_hooks_see_every_event_and_market_data_counts_as_venue_activity() -> Non
         rec.pipeline.on_order_event(event)
     rec.pipeline.on_account_event(account)
     rec.pipeline.on_position_event(object())
-    rec.pipeline.on_market_data(TestDataStubs.quote_tick(INSTRUMENT))
     assert seen == [*events, account]
     assert rec.position_changes == 1
-    assert rec.activity[-1] == "BINANCE"

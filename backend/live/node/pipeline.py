@@ -63,12 +63,11 @@ class PipelineStats(msgspec.Struct):
 
 class EventPipeline:
     """Bus handlers for one node. ``submit`` is the writer's ``submit``; ``cache_order(client_order_id)`` the node
-    cache's order lookup (None before the node is built); ``on_activity(venue)`` notes that a venue was heard from;
-    ``on_position_change()`` is called on every position event."""
+    cache's order lookup (None before the node is built); ``on_position_change()`` is called on every position
+    event. Venue activity for client health is not its job: ``node/health.py`` listens to the bus itself."""
 
     def __init__(self, trader_id: str, exec_clients: Mapping[str, Any], instruments: InstrumentStore,
                  submit: Callable[[Any], None], *, cache_order: Callable[[Any], Any] = lambda _id: None,
-                 on_activity: Callable[[str], None] = lambda _venue: None,
                  on_position_change: Callable[[], None] = lambda: None, window: int = DEFAULT_WINDOW) -> None:
         self.trader_id = trader_id
         self.exec_clients = exec_clients
@@ -78,7 +77,6 @@ class EventPipeline:
         self.account_hooks: list[Callable[[AccountState], None]] = []
         self._submit = submit
         self._cache_order = cache_order
-        self._on_activity = on_activity
         self._on_position_change = on_position_change
         self.orders_seen = RecentIds(window)  # client order ids whose init event is stored (or on its way)
         self.account_events_seen = RecentIds(window)
@@ -88,12 +86,10 @@ class EventPipeline:
         msgbus.subscribe(topic="events.order.*", handler=self.on_order_event)
         msgbus.subscribe(topic="events.position.*", handler=self.on_position_event)
         msgbus.subscribe(topic="events.account.*", handler=self.on_account_event)
-        msgbus.subscribe(topic="data.*", handler=self.on_market_data)
 
     # -- orders --------------------------------------------------------------------------------------------------------
 
     def on_order_event(self, event: Any) -> None:
-        self._on_activity(event.instrument_id.venue.value)
         first_seen = self.orders_seen.add(event.client_order_id)
         if first_seen and not isinstance(event, OrderInitialized):
             # Orders NautilusTrader creates itself (reconciliation of orders placed elsewhere or while the node was
@@ -118,7 +114,7 @@ class EventPipeline:
         self.stats.order_events += 1
         self._submit(converted)
 
-    # -- accounts, positions, market data -------------------------------------------------------------------------------
+    # -- accounts, positions ---------------------------------------------------------------------------------------------
 
     def on_account_event(self, event: AccountState) -> None:
         # The same AccountState can reach events.account.* more than once; the database would ignore the repeats,
@@ -131,7 +127,6 @@ class EventPipeline:
             self._accounts_seen.add(account_id)
             self.stats.accounts += 1
             self._submit(account_row(self.trader_id, self.exec_clients, event))
-        self._on_activity(event.account_id.get_issuer())
         self.stats.account_events += 1
         self._submit(convert_account_state(self.trader_id, AccountState.to_dict(event)))
         for hook in self.account_hooks:
@@ -139,11 +134,6 @@ class EventPipeline:
 
     def on_position_event(self, _event: Any) -> None:
         self._on_position_change()
-
-    def on_market_data(self, data: Any) -> None:
-        instrument_id = getattr(data, "instrument_id", None)
-        if instrument_id is not None:
-            self._on_activity(instrument_id.venue.value)
 
 
 def account_row(trader_id: str, exec_clients: Mapping[str, Any], event: AccountState) -> AccountRow:
