@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from backend.live import report
 from backend.live.cli_support import (
@@ -33,6 +34,7 @@ from backend.live.cli_support import (
 from backend.live.config.trading_node_config import build_trading_node_config
 from backend.live.database import DatabaseError
 from backend.live.demo import run_demo
+from backend.live.node_commands import register as add_nodes_command
 from backend.live.ops.node_ops import configure_node_logging
 from backend.live.serve.command import register as add_serve_commands
 from backend.live.trading_node import LiveTradingNode
@@ -69,6 +71,11 @@ async def cmd_run(args: argparse.Namespace, console: Console) -> int:
             f"Node endpoints: {url}/health/ready {url}/health {url}/metrics", highlight=False)
         if not await report.run_and_report(console, node, args.duration):
             return EXIT_RUNTIME
+        if node.lock_lost is not None:
+            console.print(f"[red]Node stopped trading:[/red] {escape(node.lock_lost)}", highlight=False)
+            return EXIT_RUNTIME
+        if node.writer.journal_depth:  # PostgreSQL did not take everything: the tables would show an old state
+            return EXIT_OK
         await report.print_tables(db, config.trader_id, console, report.TABLES)
     finally:
         await db.close()
@@ -140,7 +147,7 @@ def add_listing_commands(sub: Any) -> None:
 # -- entry point -------------------------------------------------------------------------------------------------
 
 COMMAND_GROUPS: tuple[Callable[[Any], None], ...] = (add_node_commands, add_db_commands, add_listing_commands,
-                                                      add_serve_commands)
+                                                      add_serve_commands, add_nodes_command)
 
 
 def parser() -> argparse.ArgumentParser:

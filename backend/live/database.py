@@ -35,6 +35,22 @@ from backend.live import sql
 
 log = logging.getLogger(__name__)
 
+
+class _OneLineDuringOutages(logging.Filter):
+    """asyncpg's pool logs a full traceback each time it fails to reopen its minimum connections (every second
+    of a database outage); the exception's text on the same line says as much."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.msg = f"{record.getMessage()} ({type(record.exc_info[1]).__name__}: {record.exc_info[1]})"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+logging.getLogger("asyncpg.pool").addFilter(_OneLineDuringOutages())
+
 DSN_ENV_VAR = "LIVE_DATABASE_URL"
 DATA_DIR_ENV_VAR = "LIVE_DATA_DIR"
 ROOT_DATA_DIR = Path("/var/lib/live-trading/pgdata")

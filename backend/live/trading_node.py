@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import msgspec
 from nautilus_trader.live.node import TradingNode
 
@@ -31,8 +32,9 @@ from backend.live.node.health import ClientHealth, ClientRegistry, HealthMonitor
 from backend.live.node.instruments import InstrumentStore, pnl_currency
 from backend.live.node.pipeline import EventPipeline
 from backend.live.node.startup import StartupError, describe_failure, wait_until_running
-from backend.live.oms.journal import Journal
-from backend.live.oms.writer import OmsWriter
+from backend.live.node_lock import NodeLock, NodeLockHeld
+from backend.live.oms.journal import Journal, JournalError
+from backend.live.oms.writer import TRANSIENT_DB_ERRORS, OmsWriter
 from backend.live.ops.node_ops import NodeOps
 from backend.live.positions import PositionSync, read_positions
 from backend.live.venues import VENUES
@@ -59,6 +61,11 @@ class LiveTradingNode:
                             segment_max_bytes=config.oms.journal_segment_mb * 1024 * 1024),
         )
         self.positions: PositionSync | None = None
+        # one node per trader id (backend/live/node_lock.py); lock_lost says why trading stopped, if it did
+        self.node_lock = NodeLock(database.dsn, self.trader_id, connect_timeout_secs=config.database.connect_timeout_secs,
+                                  on_lost=self._lock_lost)
+        self.lock_lost: str | None = None
+        self._stop_requested: asyncio.Event | None = None
         self.clients = ClientRegistry()
         self.health_monitor = HealthMonitor(self.clients, config.health.stale_after_secs,
                                             on_stream_back=self._private_stream_back)
@@ -97,11 +104,20 @@ class LiveTradingNode:
         The HTTP endpoints start first: ``/health/ready`` answers 503 until the trader is RUNNING.
         """
         try:
+            await self.node_lock.acquire()
+        except NodeLockHeld as exc:
+            raise StartupError(str(exc)) from None
+        except (*TRANSIENT_DB_ERRORS, asyncpg.PostgresError) as exc:
+            raise StartupError(f"cannot take the node lock of trader id {self.trader_id}: PostgreSQL: {exc}") from None
+        try:
             await self.ops.start()
         except OSError as exc:
             raise StartupError(str(exc)) from None
         node = self.node or self.build()
-        self.writer.start()
+        try:
+            self.writer.start()
+        except JournalError as exc:
+            raise StartupError(str(exc)) from None
         self.positions = PositionSync(
             self.database.pool,
             self.trader_id,
@@ -110,7 +126,10 @@ class LiveTradingNode:
             clock_ns=time.time_ns,
             interval_secs=self.config.positions.sync_interval_secs,
         )
-        await self.positions.load()
+        try:
+            await self.positions.load()
+        except TRANSIENT_DB_ERRORS as exc:
+            raise StartupError(f"PostgreSQL unreachable during start-up: {type(exc).__name__}: {exc}") from None
         self._run_task = asyncio.get_running_loop().create_task(node.run_async(), name="trading-node")
         verdict = await wait_until_running(node.kernel, self._run_task, self.clients.clients,
                                            self.config.trading_node.timeouts, timeout_secs)
@@ -119,8 +138,12 @@ class LiveTradingNode:
                                                       self.clients.clients, self._run_task)
             await self.stop()
             raise StartupError(cause)
-        await self.instruments.store(self.database.pool, node.cache.instruments())
+        try:
+            await self.instruments.store(self.database.pool, node.cache.instruments())
+        except TRANSIENT_DB_ERRORS as exc:  # trading goes on; the next start stores them
+            log.warning("Instruments not stored (PostgreSQL unreachable: %s); the next start stores them", exc)
         self.positions.start()
+        self.node_lock.start_heartbeat()
         self._health_task = asyncio.get_running_loop().create_task(self.health_monitor.run(), name="client-health")
         log.info("LiveTradingNode %s RUNNING with %d data and %d exec clients", self.trader_id,
                  len(self.config.trading_node.data_clients), len(self.config.trading_node.exec_clients))
@@ -150,8 +173,15 @@ class LiveTradingNode:
             await self.writer.stop(timeout_secs=self.config.oms.shutdown_flush_secs)
             if self.positions is not None:
                 await self.positions.stop()
+            await self.node_lock.release()
         log.info("LiveTradingNode %s stopped: %s", self.trader_id, msgspec.json.encode(self.writer.stats).decode())
         await self.ops.stop()
+
+    def _lock_lost(self, message: str) -> None:
+        """Another node took this trader id while this one's lock connection was down: stop trading (exit 1)."""
+        self.lock_lost = message
+        if self._stop_requested is not None:
+            self._stop_requested.set()
 
     async def run_until_signal(self, duration_secs: float | None = None,
                                before_stop: Callable[[LiveTradingNode], None] | None = None) -> None:
@@ -163,7 +193,7 @@ class LiveTradingNode:
         if self.node is None:
             self.build()
         loop = asyncio.get_running_loop()
-        stop_requested = asyncio.Event()
+        stop_requested = self._stop_requested = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop_requested.set)
         stop_wait = loop.create_task(stop_requested.wait(), name="stop-signal")

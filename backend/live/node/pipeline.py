@@ -28,6 +28,7 @@ from backend.live.venues import routing_venue, unified_venue
 log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = 65_536
+JOURNAL_FIRST = 10  # message-bus priority of the OMS handlers (see ``subscribe``)
 
 
 class RecentIds:
@@ -83,9 +84,12 @@ class EventPipeline:
         self._accounts_seen: set[str] = set()  # account ids (a handful per node)
 
     def subscribe(self, msgbus: Any) -> None:
-        msgbus.subscribe(topic="events.order.*", handler=self.on_order_event)
+        # Order and account events reach these handlers before any strategy or the portfolio (higher priority than
+        # their default 0): an event is in the OMS journal before anything can act on it, so a crash between two
+        # handlers never leaves an event someone saw but the OMS lost.
+        msgbus.subscribe(topic="events.order.*", handler=self.on_order_event, priority=JOURNAL_FIRST)
         msgbus.subscribe(topic="events.position.*", handler=self.on_position_event)
-        msgbus.subscribe(topic="events.account.*", handler=self.on_account_event)
+        msgbus.subscribe(topic="events.account.*", handler=self.on_account_event, priority=JOURNAL_FIRST)
 
     # -- orders --------------------------------------------------------------------------------------------------------
 
