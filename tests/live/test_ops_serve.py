@@ -105,11 +105,34 @@ async def test_positions_carry_their_per_venue_breakdown_and_balances_stay_exact
         ("OKX-master", "1000.123456789012345678", "100.123456789012345678")]
 
 
-async def test_tables_that_do_not_exist_yet_answer_an_empty_list(api):
-    url, session, pool = api
-    for name in ("nodes", "reconciliation"):
-        status, body = await _get(session, url + f"/api/{name}")
-        assert status == 200 and isinstance(body["items"], list)
+async def test_nodes_show_heartbeat_version_and_health(api, fresh_dsn):
+    url, session, _ = api
+    writer = await asyncpg.connect(fresh_dsn)
+    try:
+        await writer.execute(
+            "INSERT INTO nodes (trader_id, host, pid, version, started_at, last_heartbeat, stopped_at, lock_key) VALUES "
+            "('A-001', 'box-a', 11, '0.2.0', now(), now(), NULL, 1), "
+            "('B-002', 'box-b', 12, '0.2.0', now() - interval '1 hour', now() - interval '10 minutes', NULL, 2), "
+            "('C-003', 'box-c', 13, '0.1.0', now() - interval '1 day', now() - interval '1 day', now(), 3)")
+    finally:
+        await writer.close()
+    _, body = await _get(session, url + "/api/nodes")
+    assert [(n["trader_id"], n["health"], n["version"]) for n in body["items"]] == [
+        ("A-001", "running", "0.2.0"), ("B-002", "no heartbeat", "0.2.0"), ("C-003", "stopped", "0.1.0")]
+    assert float(body["items"][1]["heartbeat_age_secs"]) >= 600
+    _, body = await _get(session, url + "/api/nodes?trader=B-002")
+    assert [n["host"] for n in body["items"]] == ["box-b"]
+
+
+async def test_tables_that_do_not_exist_yet_answer_an_empty_list(api, fresh_dsn):
+    url, session, _ = api
+    admin = await asyncpg.connect(fresh_dsn)
+    try:
+        await admin.execute("DROP TABLE reconciliation_events")
+    finally:
+        await admin.close()
+    status, body = await _get(session, url + "/api/reconciliation")
+    assert (status, body) == (200, {"items": [], "next_cursor": None})
     status, body = await _get(session, url + "/api/openapi.json")
     assert status == 200 and body["openapi"].startswith("3.")
     assert {"/api/orders", "/api/fills", "/api/positions", "/api/balances", "/api/nodes"} <= set(body["paths"])

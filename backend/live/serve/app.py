@@ -46,6 +46,7 @@ class ListSpec:
     drop: tuple[str, ...] = ()  # sort-key columns not shown in the answer
 
 
+NODE_SILENT_SECS = 30.0  # a node's heartbeat (every 5 s, backend/live/node_lock.py) older than this: "no heartbeat"
 COMMON = ("trader", "venue", "instrument", "limit", "cursor")
 
 LISTS: dict[str, ListSpec] = {
@@ -69,11 +70,10 @@ LISTS: dict[str, ListSpec] = {
         "reconciliation_events", sql.SERVE_RECONCILIATION, (*COMMON, "since", "resolved"), (int,),
         lambda q, c: (q.trader, q.venue, q.instrument, q.since, q.resolved, *(c or (None,)), q.limit),
         lambda r: (r["id"],)),
+    "nodes": ListSpec(
+        "nodes", sql.SERVE_NODES, ("trader", "limit", "cursor"), (str,),
+        lambda q, c: (q.trader, *(c or (None,)), q.limit, NODE_SILENT_SECS), lambda r: (r["trader_id"],)),
 }
-if hasattr(sql, "SERVE_NODES"):
-    LISTS["nodes"] = ListSpec(
-        "nodes", sql.SERVE_NODES, ("trader", "limit", "cursor"), (str, str),
-        lambda q, c: (q.trader, *(c or (None, None)), q.limit), lambda r: (r["trader_id"], r["node_id"]))
 
 
 def _row(record: asyncpg.Record, drop: tuple[str, ...]) -> dict[str, Any]:
@@ -121,10 +121,6 @@ async def dashboard(request: web.Request) -> web.Response:
     return web.Response(text=page, content_type="text/html")
 
 
-async def _empty_nodes(request: web.Request) -> web.Response:
-    return _json({"items": [], "next_cursor": None})
-
-
 @web.middleware
 async def _database_errors(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
     try:
@@ -139,8 +135,6 @@ def create_app(pool: asyncpg.Pool) -> web.Application:
     app[POOL_KEY] = pool
     app.add_routes([web.get("/", dashboard), web.get("/api/openapi.json", openapi), web.get("/api/traders", traders)])
     app.add_routes([web.get(f"/api/{name}", _list_handler(spec)) for name, spec in LISTS.items()])
-    if "nodes" not in LISTS:
-        app.add_routes([web.get("/api/nodes", _empty_nodes)])
     return app
 
 

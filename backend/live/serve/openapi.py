@@ -47,7 +47,7 @@ def openapi_spec(lists: Iterable[str]) -> dict[str, Any]:
     errors = {"type": "object", "properties": {"errors": {"type": "object", "additionalProperties": {"type": "string"},
                                                           "description": "each bad parameter and why"}}}
     paths: dict[str, Any] = {}
-    for name in sorted(set(lists) | {"nodes"}):
+    for name in sorted(lists):
         paths[f"/api/{name}"] = {"get": {
             "summary": SUMMARIES[name],
             "parameters": [{"name": p, "in": "query", "required": False, **PARAMETERS[p]}
