@@ -408,6 +408,19 @@ SERVE_TRADERS = """
 SELECT trader_id FROM accounts UNION SELECT trader_id FROM unified_orders ORDER BY trader_id
 """
 
+SERVE_NODES = """
+SELECT trader_id, host, pid, version, started_at, last_heartbeat, stopped_at,
+       round(EXTRACT(EPOCH FROM now() - last_heartbeat)::numeric, 1) AS heartbeat_age_secs,
+       CASE WHEN stopped_at IS NOT NULL THEN 'stopped'
+            WHEN now() - last_heartbeat > make_interval(secs => $4) THEN 'no heartbeat'
+            ELSE 'running' END AS health
+FROM nodes
+WHERE ($1::text IS NULL OR trader_id = $1)
+  AND ($2::text IS NULL OR trader_id > $2)
+ORDER BY trader_id
+LIMIT $3
+"""
+
 # The node's endpoints: does PostgreSQL take writes now, and how many differences reconciliation recorded per venue.
 OPS_DATABASE_WRITABLE = "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'"
 
