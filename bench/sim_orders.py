@@ -27,12 +27,9 @@ import aiohttp
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from backend.simulator.config import (  # noqa: E402
-    DEMO_ACCOUNT_ID,
-    DEMO_BINANCE_HMAC_KEY,
-    DEMO_BINANCE_HMAC_SECRET,
-)
+from backend.simulator.config import DEMO_ACCOUNT_ID  # noqa: E402
 from backend.simulator.venues.binance.client import SignedClient, hmac_signer  # noqa: E402
+from backend.simulator.venues.binance.defaults import DEMO_BINANCE_HMAC_KEY, DEMO_BINANCE_HMAC_SECRET  # noqa: E402
 
 TARGET_ORDERS_PER_SEC = 2_000
 

@@ -1,15 +1,16 @@
 """``venuesim``: serve the offline venue simulator until SIGINT/SIGTERM.
 
 Prints each app's URL and the API keys to use (never secrets: those are in the config file, or for the built-in demo
-config in ``backend/simulator/config.py``). With ``--env-file`` it writes ``KEY=VALUE`` lines (the ``SIM_*`` URLs) once
-every app listens, atomically, so a parent process can wait for the file. Exit status 2 on a bad config.
+config in ``backend/simulator/config.py``). With ``--env-file`` it writes ``KEY=VALUE`` lines (the ``SIM_*`` URLs and the
+demo API keys and secrets ``configs/local-sim.json`` refers to) once every app listens, atomically, so a parent process
+can wait for the file. The file is both a dotenv file and shell syntax: ``set -a; . FILE; set +a`` exports it.
+Exit status 2 on a bad config.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import signal
 import sys
@@ -19,7 +20,8 @@ from pathlib import Path
 import msgspec
 
 from backend.simulator.config import KNOWN_VENUES, SimConfig, SimConfigError, load_sim_config
-from backend.simulator.server import SimulatorServer, venue_module
+from backend.simulator.runtime import venue_module
+from backend.simulator.server import SimulatorServer
 
 EXIT_BAD_CONFIG = 2
 
@@ -34,7 +36,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port-base", type=int, default=None,
                         help="first port; apps take consecutive ports (default: free ports)")
-    parser.add_argument("--env-file", type=Path, default=None, help="write the SIM_* URL variables here when ready")
+    parser.add_argument("--env-file", type=Path, default=None,
+                        help="when every venue listens, write the SIM_* variables (URLs, demo API keys and secrets) "
+                             "here; a shell can source it: set -a; . FILE; set +a")
     return parser.parse_args(argv)
 
 
@@ -55,10 +59,12 @@ def build_config(args: argparse.Namespace) -> SimConfig:
 
 
 def _env_value(value: str) -> str:
-    """Plain when safe; else double-quoted with JSON escapes (dotenv style), e.g. a PEM key's newlines as \\n."""
+    """Plain when safe; else single-quoted, which a shell and dotenv readers both take literally ($, \\ and " too)."""
     if value and all(c.isalnum() or c in "-_.:/@#+=" for c in value):
         return value
-    return json.dumps(value)
+    if "'" in value or "\n" in value:
+        raise ValueError("an env file value cannot hold a single quote or a newline")
+    return f"'{value}'"
 
 
 def write_env_file(path: Path, env: dict[str, str]) -> None:

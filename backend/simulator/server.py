@@ -6,25 +6,20 @@ task stepping the markets every ``tick_interval_ms``.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from types import ModuleType
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
-from backend.simulator.config import UNIFIED_WALLET, SimConfig, VenueConfig
 from backend.simulator.core import funding
-from backend.simulator.core.accounts import Ledger
-from backend.simulator.core.clock import SimClock
 from backend.simulator.core.errors import SimError
 from backend.simulator.core.faults import FaultState
 from backend.simulator.core.matching import SimExchange
-from backend.simulator.credentials_env import credential_env
+from backend.simulator.runtime import VenueRuntime, build_runtime, venue_module
+from backend.simulator.schema import SimConfig
 
 log = logging.getLogger(__name__)
 
@@ -34,86 +29,14 @@ SHUTDOWN_TIMEOUT_S = 2.0  # connections a venue did not register are cut after t
 _ENCODER = msgspec.json.Encoder()
 
 
-class SimCredential(msgspec.Struct, frozen=True, kw_only=True):
-    """An API key the venue accepts and the account it trades for. ``secret`` is the HMAC secret (empty for Ed25519
-    keys); ``ed25519_public_key`` the configured public key text (empty for HMAC keys)."""
-
-    api_key: str
-    account_id: str
-    key_type: Literal["hmac", "ed25519"]
-    secret: str
-    ed25519_public_key: str
-    passphrase: str
-
-    def __repr__(self) -> str:  # never print the secret
-        return f"SimCredential(api_key={self.api_key!r}, account_id={self.account_id!r}, key_type={self.key_type!r})"
-
-
-@dataclass(slots=True)
-class VenueRuntime:
-    """What a venue protocol module gets: its exchanges by market label, credentials by API key, the venue clock,
-    fault switches and its config (``settings``)."""
-
-    name: str
-    exchanges: dict[str, SimExchange]
-    credentials: dict[str, SimCredential]
-    clock: SimClock
-    faults: FaultState
-    settings: VenueConfig
-    seed: int
-
-
-def build_runtime(venue: str, config: SimConfig) -> VenueRuntime:
-    settings = config.venues[venue]
-    clock = SimClock(manual=config.manual_clock, start_ms=config.clock_start_ms)
-    faults = FaultState()
-    exchanges = {
-        label: SimExchange(f"{venue}-{label}", market.instruments, clock, config.seed, market.fees, depth=market.depth,
-                           faults=faults, asset_places=market.asset_places)
-        for label, market in settings.markets.items()
-    }
-    for label, exchange in exchanges.items():
-        if exchange.funding is not None:
-            market = settings.markets[label]
-            exchange.funding.configure(market.funding_interval_ms, market.funding_rate, clock.now_ms())
-    credentials: dict[str, SimCredential] = {}
-    for account in settings.accounts:
-        shared = Ledger(account.balances.get(UNIFIED_WALLET, {})) if settings.unified else None
-        for label, exchange in exchanges.items():
-            if shared is not None:
-                exchange.add_account(account.account_id, ledger=shared)
-            else:
-                exchange.add_account(account.account_id, account.balances.get(label, {}))
-            if exchange.kind == "perpetual" and account.leverage != exchange.default_leverage:
-                for symbol in exchange.instruments:
-                    exchange.set_leverage(account.account_id, symbol, account.leverage)
-        for key in account.keys:
-            credentials[key.api_key] = SimCredential(
-                api_key=key.api_key, account_id=account.account_id, key_type=key.key_type, secret=key.api_secret,
-                ed25519_public_key=key.public_key, passphrase=key.passphrase,
-            )
-    return VenueRuntime(name=venue, exchanges=exchanges, credentials=credentials, clock=clock, faults=faults,
-                        settings=settings, seed=config.seed)
-
-
-def venue_module(venue: str) -> ModuleType:
-    """``backend.simulator.venues.<venue>``, imported only when the venue is asked for."""
-    name = f"backend.simulator.venues.{venue}"
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name == name:
-            raise RuntimeError(f"venue {venue!r}: no simulator package {name}") from None
-        raise
-
-
 def build_apps(runtime: VenueRuntime) -> dict[str, web.Application]:
     """The venue's apps, each with the fault middleware and the control routes added."""
-    apps = venue_module(runtime.name).create_apps(runtime)
+    module = venue_module(runtime.name)
+    apps = module.create_apps(runtime)
     if not apps:
         raise RuntimeError(f"venue {runtime.name!r}: create_apps returned no app")
     for label, app in apps.items():
-        app.middlewares.insert(0, fault_middleware(runtime.faults, getattr(venue_module(runtime.name), "fault_response", None)))
+        app.middlewares.insert(0, fault_middleware(runtime.faults, getattr(module, "fault_response", None)))
         app.router.add_routes(control_routes(runtime, label))
     return apps
 
@@ -411,8 +334,9 @@ class SimulatorServer:
                 if port is not None:
                     port += 1
             self.urls[venue] = urls
-            self.env.update(venue_module(venue).endpoint_env(urls))
-        self.env.update(credential_env(self.config))
+            module = venue_module(venue)
+            self.env.update(module.endpoint_env(urls))
+            self.env.update(module.credential_env(runtime.settings))
         if self.config.tick_interval_ms > 0:
             self._stepper = asyncio.create_task(self._step_markets(self.config.tick_interval_ms / 1000))
         if not self.config.manual_clock:  # a manual clock settles funding when advanced (/_sim/clock/advance)

@@ -7,15 +7,9 @@ from typing import Any
 
 import ccxt
 
-from backend.simulator.config import (
-    DEMO_BINANCE_HMAC_KEY,
-    DEMO_BINANCE_HMAC_SECRET,
-    DEMO_BYBIT_KEY,
-    DEMO_BYBIT_SECRET,
-    DEMO_OKX_KEY,
-    DEMO_OKX_PASSPHRASE,
-    DEMO_OKX_SECRET,
-)
+from backend.simulator.venues.binance.defaults import DEMO_BINANCE_HMAC_KEY, DEMO_BINANCE_HMAC_SECRET
+from backend.simulator.venues.bybit.defaults import DEMO_BYBIT_KEY, DEMO_BYBIT_SECRET
+from backend.simulator.venues.okx.defaults import DEMO_OKX_KEY, DEMO_OKX_PASSPHRASE, DEMO_OKX_SECRET
 
 TIMEOUT_MS = 10_000
 

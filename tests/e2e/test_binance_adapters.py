@@ -23,15 +23,14 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.events import OrderRejected
 from nautilus_trader.model.identifiers import InstrumentId, Venue
 
-from backend.simulator.config import (
-    DEMO_ACCOUNT_ID,
+from backend.simulator.config import DEMO_ACCOUNT_ID, SimConfig
+from backend.simulator.harness import SimulatorThread
+from backend.simulator.venues.binance.defaults import (
     DEMO_BINANCE_ED25519_KEY,
     DEMO_BINANCE_ED25519_PRIVATE_KEY_PEM,
     DEMO_BINANCE_HMAC_KEY,
     DEMO_BINANCE_HMAC_SECRET,
-    SimConfig,
 )
-from backend.simulator.harness import SimulatorThread
 from tests.e2e.conftest import NodeRun, balances_by_currency, node_config, run_node, wait_for_status, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]

@@ -24,9 +24,10 @@ from nautilus_trader.model.orders import Order
 
 from backend.live.adapters.bybit import BybitPublicWsDataClientConfig, BybitPublicWsDataClientFactory, public_ws_url
 from backend.live.adapters.bybit_exec import BybitAcceptReportsExecClientFactory
-from backend.simulator.config import DEMO_ACCOUNT_ID, DEMO_BYBIT_KEY, DEMO_BYBIT_SECRET, SimConfig
+from backend.simulator.config import DEMO_ACCOUNT_ID, SimConfig
 from backend.simulator.core.accounts import SimAccount
 from backend.simulator.harness import SimulatorThread
+from backend.simulator.venues.bybit.defaults import DEMO_BYBIT_KEY, DEMO_BYBIT_SECRET
 from backend.simulator.venues.bybit.payloads import venue_id
 from tests.e2e.conftest import NodeRun, balances_by_currency, node_config, run_node, wait_for_status, wait_until
 

@@ -28,8 +28,9 @@ from nautilus_trader.model.events import OrderFilled, OrderRejected
 from nautilus_trader.model.identifiers import InstrumentId, Venue
 from nautilus_trader.model.orders import Order
 
-from backend.simulator.config import DEMO_ACCOUNT_ID, DEMO_OKX_KEY, DEMO_OKX_PASSPHRASE, DEMO_OKX_SECRET, SimConfig
+from backend.simulator.config import DEMO_ACCOUNT_ID, SimConfig
 from backend.simulator.harness import SimulatorThread
+from backend.simulator.venues.okx.defaults import DEMO_OKX_KEY, DEMO_OKX_PASSPHRASE, DEMO_OKX_SECRET
 from tests.e2e.conftest import NodeRun, balances_by_currency, node_config, run_node, wait_for_status, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]

@@ -9,17 +9,16 @@ from typing import Any
 import aiohttp
 import pytest
 
-from backend.simulator.config import (
-    DEMO_ACCOUNT_ID,
+from backend.simulator.config import DEMO_ACCOUNT_ID, SimConfig
+from backend.simulator.harness import run_simulator
+from backend.simulator.server import SimulatorServer
+from backend.simulator.venues.binance.client import SignedClient, ed25519_signer, hmac_signer
+from backend.simulator.venues.binance.defaults import (
     DEMO_BINANCE_ED25519_KEY,
     DEMO_BINANCE_ED25519_PRIVATE_KEY_PEM,
     DEMO_BINANCE_HMAC_KEY,
     DEMO_BINANCE_HMAC_SECRET,
-    SimConfig,
 )
-from backend.simulator.harness import run_simulator
-from backend.simulator.server import SimulatorServer
-from backend.simulator.venues.binance.client import SignedClient, ed25519_signer, hmac_signer
 
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from backend.simulator.config import DEMO_BYBIT_KEY, DEMO_BYBIT_SECRET
+from backend.simulator.venues.bybit.defaults import DEMO_BYBIT_KEY, DEMO_BYBIT_SECRET
 
 RECV_WINDOW = "5000"
 WAIT_SECS = 5.0

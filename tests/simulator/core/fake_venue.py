@@ -1,4 +1,4 @@
-"""A tiny test-only venue plug-in (``create_apps`` / ``endpoint_env``) to exercise server, harness and control API
+"""A tiny test-only venue plug-in (``runtime.VenueModule``) to exercise server, harness and control API
 without any real venue protocol. Installed as ``backend.simulator.venues.fakevenue`` by the ``fake_venue`` fixture."""
 
 from __future__ import annotations
@@ -52,6 +52,15 @@ def create_apps(runtime) -> dict[str, web.Application]:
 
 def endpoint_env(urls: dict[str, str]) -> dict[str, str]:
     return {"SIM_FAKE_HTTP": urls["main"], "SIM_FAKE_WS": "ws" + urls["main"][4:] + "/ws"}
+
+
+def credential_env(settings: VenueConfig) -> dict[str, str]:
+    key = settings.accounts[0].keys[0]
+    return {"SIM_FAKEVENUE_API_KEY": key.api_key, "SIM_FAKEVENUE_API_SECRET": key.api_secret}
+
+
+def default_config() -> VenueConfig:
+    return fake_config().venues["fakevenue"]
 
 
 def fake_config(**overrides) -> SimConfig:

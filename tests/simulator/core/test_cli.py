@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from backend.simulator.cli import main
-from backend.simulator.config import DEMO_BINANCE_HMAC_KEY, DEMO_BINANCE_HMAC_SECRET, dump_sim_config
+from backend.simulator.config import dump_sim_config
+from backend.simulator.venues.binance.defaults import DEMO_BINANCE_HMAC_KEY, DEMO_BINANCE_HMAC_SECRET
 from tests.simulator.core.fake_venue import fake_config
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -9,16 +9,9 @@ from decimal import Decimal as D
 import pytest
 from nacl.signing import VerifyKey
 
-from backend.simulator.config import (
-    DEMO_BINANCE_ED25519_KEY,
-    DEMO_BINANCE_ED25519_PRIVATE_KEY_PEM,
-    SimConfig,
-    SimConfigError,
-    dump_sim_config,
-    ed25519_public_key_bytes,
-    load_sim_config,
-)
-from backend.simulator.server import build_runtime
+from backend.simulator.config import SimConfig, SimConfigError, dump_sim_config, ed25519_public_key_bytes, load_sim_config
+from backend.simulator.runtime import build_runtime
+from backend.simulator.venues.binance.defaults import DEMO_BINANCE_ED25519_KEY, DEMO_BINANCE_ED25519_PRIVATE_KEY_PEM
 
 
 def test_default_content() -> None:

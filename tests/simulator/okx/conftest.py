@@ -15,9 +15,10 @@ from typing import Any
 import aiohttp
 import pytest
 
-from backend.simulator.config import DEMO_OKX_KEY, DEMO_OKX_PASSPHRASE, DEMO_OKX_SECRET, SimConfig
+from backend.simulator.config import SimConfig
 from backend.simulator.harness import run_simulator
 from backend.simulator.venues.okx import signing
+from backend.simulator.venues.okx.defaults import DEMO_OKX_KEY, DEMO_OKX_PASSPHRASE, DEMO_OKX_SECRET
 
 RECEIVE_TIMEOUT = 5.0
 

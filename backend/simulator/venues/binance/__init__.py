@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from backend.simulator.venues.binance import errors, events, futures, market_extra, spot
+from backend.simulator.venues.binance.defaults import credential_env, default_config
 from backend.simulator.venues.binance.market import BinanceMarket
 from backend.simulator.venues.binance.rest import error_response
 from backend.simulator.venues.binance.signing import Authenticator
@@ -89,3 +90,6 @@ def fault_response(status: int) -> web.Response:
     if status >= 500:
         return error_response(errors.internal_error(status))
     return error_response(errors.unknown_error(status))
+
+
+__all__ = ["create_apps", "credential_env", "default_config", "endpoint_env", "fault_response"]

@@ -10,8 +10,9 @@ import time
 
 from aiohttp import web
 
-from backend.simulator.server import VenueRuntime
+from backend.simulator.runtime import VenueRuntime
 from backend.simulator.venues.bybit import market_extra, payloads, rest
+from backend.simulator.venues.bybit.defaults import credential_env, default_config
 from backend.simulator.venues.bybit.venue import BybitVenue
 from backend.simulator.venues.bybit.ws_private import PrivateStream
 from backend.simulator.venues.bybit.ws_public import PublicStream
@@ -59,3 +60,6 @@ def fault_response(status: int) -> web.Response:
     if status >= 500:
         return web.json_response(payloads.envelope({}, now, 10016, "Internal server error."), status=status)
     return web.json_response(payloads.envelope({}, now, 10001, "Request failed."), status=status)
+
+
+__all__ = ["create_apps", "credential_env", "default_config", "endpoint_env"]

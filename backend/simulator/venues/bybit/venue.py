@@ -19,7 +19,7 @@ from backend.simulator.core.funding import FundingPayment
 from backend.simulator.core.instruments import SimInstrument
 from backend.simulator.core.matching import SimExchange
 from backend.simulator.core.orders import SimFill, SimOrder
-from backend.simulator.server import VenueRuntime
+from backend.simulator.runtime import VenueRuntime
 from backend.simulator.venues.bybit import errors, payloads
 from backend.simulator.venues.bybit.funding import funding_execution_item
 from backend.simulator.venues.bybit.payloads import Category

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from backend.simulator.venues.okx import algo, errors, market_extra, rest, streams, ws_business, ws_private, ws_public
+from backend.simulator.venues.okx.defaults import credential_env, default_config
 from backend.simulator.venues.okx.state import OkxVenue
 from backend.simulator.venues.okx.ws_session import websocket_handler
 
 if TYPE_CHECKING:
-    from backend.simulator.server import VenueRuntime
+    from backend.simulator.runtime import VenueRuntime
 
 WS_PATHS = {"public": "/ws/v5/public", "private": "/ws/v5/private", "business": "/ws/v5/business"}
 
@@ -61,3 +62,6 @@ def fault_response(status: int) -> web.Response:
         return web.json_response({"code": "50001", "msg": "Service temporarily unavailable. Please try again later.",
                                   "data": []}, status=status)
     return web.json_response({"code": "50000", "msg": "Request failed.", "data": []}, status=status)
+
+
+__all__ = ["create_apps", "credential_env", "default_config", "endpoint_env"]

@@ -16,7 +16,7 @@ from backend.simulator.venues.okx.catalog import Catalog, Listing
 from backend.simulator.venues.okx.orders import OrderEntry
 
 if TYPE_CHECKING:
-    from backend.simulator.server import VenueRuntime
+    from backend.simulator.runtime import VenueRuntime
     from backend.simulator.venues.okx.ws_session import OkxSession
 
 ENDPOINTS = ("public", "private", "business")
