@@ -169,10 +169,18 @@ class Timeouts(_Section):
 
 
 class Reconciliation(_Section):
-    """Execution-state reconciliation with the venues at start-up."""
+    """The OMS against the venues: NautilusTrader's reconciliation (start-up, open orders, positions), the warm start
+    from PostgreSQL and the venue audit (docs/live/CONFIG.md explains each setting)."""
 
     enabled: bool = True
-    lookback_mins: NonNegativeInt | None = None
+    lookback_mins: NonNegativeInt | None = 1440
+    warm_start: bool = True
+    open_check_interval_secs: PositiveSeconds | None = 10
+    open_check_lookback_mins: PositiveInt = 60
+    position_check_interval_secs: PositiveSeconds | None = 60
+    audit_interval_secs: PositiveSeconds | None = 60
+    audit_lookback_mins: PositiveInt = 1440
+    audit_settle_secs: Annotated[float, Meta(ge=0)] = 5
 
 
 class Endpoints(_Section):
