@@ -85,9 +85,6 @@ def default_data_dir() -> Path:
     return platformdirs.user_data_path("live-trading") / "pgdata"
 
 
-DEFAULT_DATA_DIR = default_data_dir()
-
-
 def _resolved(data_dir: str | os.PathLike[str] | None) -> Path:
     return default_data_dir() if data_dir is None else Path(data_dir).expanduser().resolve()
 
@@ -251,6 +248,21 @@ async def _migrate(conn: asyncpg.Connection, migrations: Sequence[Migration]) ->
     finally:
         await conn.execute(sql.ADVISORY_UNLOCK, sql.MIGRATION_LOCK_KEY)
     return applied_now
+
+
+async def delete_trader(pool: asyncpg.Pool, trader_id: str, node_lock_key: int) -> int:
+    """Remove every row of ``trader_id`` from every table (the ones with a ``trader_id`` column), in one
+    transaction; returns how many. Refused while a node trading as ``trader_id`` holds its lock
+    (``node_lock_key``, see ``node_lock.py``)."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await conn.fetchval(sql.TRY_NODE_LOCK_XACT, node_lock_key):
+            raise DatabaseError(f"a node trading as {trader_id} is running; stop it first")
+        removed = 0
+        for record in await conn.fetch(sql.TRADER_TABLES):
+            table = '"' + record["table_name"].replace('"', '""') + '"'
+            status = await conn.execute(sql.DELETE_TRADER_ROWS.format(table=table), trader_id)
+            removed += int(status.rsplit(" ", 1)[1])
+    return removed
 
 
 class Database:
