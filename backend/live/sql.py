@@ -218,27 +218,6 @@ FROM unified_positions WHERE trader_id = $1 ORDER BY canonical_id
 
 # --- accounts -----------------------------------------------------------------------------------------------------
 
-# Every account state event ever written is either in the history or a repeat: a replay finds it and writes nothing.
-ACCOUNT_STATE_SEEN = """
-SELECT EXISTS (SELECT 1 FROM account_state_history WHERE trader_id = $1 AND event_id = $2::uuid)
-    OR EXISTS (SELECT 1 FROM account_state_repeats WHERE trader_id = $1 AND event_id = $2::uuid)
-"""
-
-# A state is kept in the history only when it differs from the account's previous state: the newest one at or before
-# its time, of equal times the one stored last.
-INSERT_ACCOUNT_STATE = """
-INSERT INTO account_state_history (trader_id, event_id, account_id, balances, margins, ts_event, ts_event_ns)
-SELECT $1, $2::uuid, $3, $4::jsonb, $5::jsonb, $6, $7
-WHERE NOT EXISTS (
-      SELECT 1 FROM (
-          SELECT h.balances, h.margins FROM account_state_history h
-          WHERE h.trader_id = $1 AND h.account_id = $3 AND h.ts_event_ns <= $7
-          ORDER BY h.ts_event_ns DESC, h.seq DESC LIMIT 1) AS previous
-      WHERE previous.balances = $4::jsonb AND previous.margins = $5::jsonb)
-ON CONFLICT (trader_id, event_id) DO NOTHING
-RETURNING event_id
-"""
-
 INSERT_ACCOUNT_STATE_REPEAT = """
 INSERT INTO account_state_repeats (trader_id, event_id, account_id, ts_event_ns) VALUES ($1, $2::uuid, $3, $4)
 ON CONFLICT (trader_id, event_id) DO NOTHING
@@ -252,18 +231,6 @@ WHERE trader_id = $1 AND account_id = $2 AND updated_ns <= $3 AND NOT (margin_ke
 
 INSERT_DEAD_LETTER = """
 INSERT INTO dead_letters (trader_id, kind, event_id, payload, error) VALUES ($1, $2, $3, $4::jsonb, $5)
-"""
-
-# Returns whether the state is the account's newest so far (of equal times, the later one); no row when the account
-# is not recorded yet.
-TOUCH_ACCOUNT = """
-UPDATE accounts AS a SET
-    margin_model = $3, base_currency = COALESCE($4, a.base_currency),
-    last_update_at = CASE WHEN a.last_update_ns IS NULL OR $6 > a.last_update_ns THEN $5 ELSE a.last_update_at END,
-    last_update_ns = GREATEST(COALESCE(a.last_update_ns, 0), $6)
-FROM (SELECT last_update_ns FROM accounts WHERE trader_id = $1 AND account_id = $2 FOR UPDATE) AS before
-WHERE a.trader_id = $1 AND a.account_id = $2
-RETURNING before.last_update_ns IS NULL OR $6 >= before.last_update_ns
 """
 
 # A newer state sets a currency's row even when its figures did not change (so a late, older state cannot overwrite
@@ -551,4 +518,47 @@ SELECT n.trader_id, n.host, n.pid, n.version, n.started_at, n.last_heartbeat, n.
                AND l.objid::bigint = (n.lock_key & 4294967295)) AS running
 FROM nodes n
 ORDER BY n.trader_id
+"""
+
+# -- account states, a batch at a time (backend/live/oms/account_states.py) ----------------------------------------
+
+ACCOUNT_STATES_SEEN = """
+SELECT event_id::text FROM account_state_history WHERE trader_id = $1 AND event_id = ANY($2::uuid[])
+UNION ALL
+SELECT event_id::text FROM account_state_repeats WHERE trader_id = $1 AND event_id = ANY($2::uuid[])
+"""
+
+# The accounts a batch touches, locked for the transaction, with the time of their newest state so far.
+LOCK_ACCOUNTS = """
+SELECT account_id, last_update_ns FROM accounts
+WHERE trader_id = $1 AND account_id = ANY($2::text[])
+ORDER BY account_id
+FOR UPDATE
+"""
+
+# Per account ($2, with the batch's oldest and newest state time $3, $4): the state before the batch's oldest one
+# and every state within the batch's time range: what the batch's states are compared with.
+ACCOUNT_HISTORY_AROUND = """
+SELECT b.account_id, h.balances::text AS balances, h.margins::text AS margins, h.ts_event_ns, h.seq
+FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS b(account_id, min_ns, max_ns)
+CROSS JOIN LATERAL (
+    (SELECT balances, margins, ts_event_ns, seq FROM account_state_history
+     WHERE trader_id = $1 AND account_id = b.account_id AND ts_event_ns <= b.min_ns
+     ORDER BY ts_event_ns DESC, seq DESC LIMIT 1)
+    UNION ALL
+    SELECT balances, margins, ts_event_ns, seq FROM account_state_history
+    WHERE trader_id = $1 AND account_id = b.account_id AND ts_event_ns > b.min_ns AND ts_event_ns <= b.max_ns
+) AS h
+"""
+
+INSERT_ACCOUNT_STATE_ROW = """
+INSERT INTO account_state_history (trader_id, event_id, account_id, balances, margins, ts_event, ts_event_ns)
+VALUES ($1, $2::uuid, $3, $4::jsonb, $5::jsonb, $6, $7)
+ON CONFLICT (trader_id, event_id) DO NOTHING
+"""
+
+SET_ACCOUNT_UPDATE = """
+UPDATE accounts SET margin_model = $3, base_currency = COALESCE($4, base_currency),
+    last_update_at = COALESCE($5, last_update_at), last_update_ns = $6
+WHERE trader_id = $1 AND account_id = $2
 """

@@ -317,3 +317,61 @@ async def test_a_fill_stored_before_its_order_was_initialized_still_ends_filled(
     await write(db, [initialized, submitted])
     row = await order(db, "O-1")
     assert (row["status"], row["quantity"], row["filled_qty"]) == ("FILLED", Decimal("1.000000"), Decimal("1.000000"))
+
+
+def random_account_states(seed: int) -> list[Any]:
+    """Account rows and states of two accounts with equal times, late older states, unchanged repeats, margins that
+    come and go, and replays: the cases where a state's place in the batch matters."""
+    from backend.live.models import AccountRow, AccountStateRow, BalanceRow, MarginRow
+    from backend.live.timeutil import ns_to_datetime
+
+    rng = random.Random(seed)
+    items: list[Any] = [AccountRow("T-1", a, "BYBIT", "SPOT+LINEAR", "CEFI", "BYBIT", "MARGIN", None)
+                        for a in ("BYBIT-1", "BYBIT-2")]
+    states = []
+    for n in range(60):
+        account = rng.choice(("BYBIT-1", "BYBIT-2"))
+        ts = 10**12 + rng.randint(0, 12) * 10**6  # few distinct times: many ties, many late arrivals
+        at = ns_to_datetime(ts)
+        total = Decimal(rng.choice(("1000", "1000", "990.5", "1010")))
+        locked = Decimal(rng.choice(("0", "0", "25")))
+        balances = (BalanceRow("T-1", account, "USDT", total, total - locked, locked, at, ts),)
+        margins = () if locked == 0 else (MarginRow("T-1", account, rng.choice(("BTCUSDT-LINEAR.BYBIT", "USDT")),
+                                                    "USDT", locked, Decimal(1), at, ts),)
+        states.append(AccountStateRow("T-1", f"00000000-0000-4000-8000-{n:012d}", account, "MARGIN", None, balances,
+                                      margins, at, ts))
+    items += states
+    items += rng.sample(states, 10)  # replays inside the batch
+    return items
+
+
+async def test_account_states_in_one_batch_give_the_tables_of_one_state_at_a_time(fresh_dsn: str) -> None:
+    """The batched account-state write decides what the one-state-at-a-time rules would have written."""
+    tables = ("accounts", "account_balances", "account_margins", "account_state_history", "account_state_repeats")
+
+    async def tables_after(items: list[Any], batch_max_rows: int) -> dict[str, list[tuple]]:
+        db = await Database.connect(fresh_dsn, max_size=2)
+        try:
+            async with db.pool.acquire() as conn:
+                await conn.execute(f"TRUNCATE {', '.join(tables)}")
+            for _ in range(2):  # the second pass is a replay of everything: it changes nothing
+                writer = OmsWriter(db.pool, batch_max_rows=batch_max_rows)
+                writer.start()
+                for item in items:
+                    writer.submit(item)
+                await writer.stop()
+            result = {}
+            for table in tables:
+                rows = await db.pool.fetch(f"SELECT * FROM {table}")  # noqa: S608 - fixed table names
+                result[table] = sorted(tuple(str(v) for k, v in r.items() if k not in ("recorded_at", "seq", "created_at"))
+                                       for r in rows)
+            return result
+        finally:
+            await db.close()
+
+    for seed in range(3):
+        items = random_account_states(seed)
+        batched, one_by_one = await tables_after(items, 2000), await tables_after(items, 1)
+        assert batched == one_by_one
+        assert batched["account_state_repeats"] and batched["account_margins"] is not None
+        assert len(batched["account_state_history"]) + len(batched["account_state_repeats"]) == 60

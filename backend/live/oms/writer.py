@@ -33,8 +33,8 @@ import msgspec
 from msgspec.structs import astuple
 
 from backend.live import sql
-from backend.live.accounts import state_snapshot
 from backend.live.models import AccountRow, AccountStateRow
+from backend.live.oms.account_states import write_account_states
 from backend.live.oms.convert import ConvertedEvent, fold_changes
 from backend.live.oms.journal import Journal, WriteItem
 
@@ -307,9 +307,9 @@ class OmsWriter:
                     await conn.execute(sql.UPSERT_ACCOUNT, *msgspec.structs.astuple(item))
             if events:
                 await self._write_order_events(conn, events, counts)
-            for item in batch:
-                if isinstance(item, AccountStateRow):
-                    await self._write_account_state(conn, item)
+            states = [item for item in batch if isinstance(item, AccountStateRow)]
+            if states:
+                await write_account_states(conn, states)
         return counts
 
     async def _write_order_events(self, conn: asyncpg.Connection, events: list[ConvertedEvent],
@@ -346,36 +346,6 @@ class OmsWriter:
         resized = [c for c in changes if c.quantity is not None]
         for trader_id, order_ids in _group_order_ids([*fills, *resized]):
             await conn.execute(sql.RECOMPUTE_ORDER_FILLS, trader_id, order_ids)
-
-    async def _write_account_state(self, conn: asyncpg.Connection, state: AccountStateRow) -> None:
-        """A new state goes to the history (or, equal to the previous one, to the repeats) and sets each currency's
-        balance it is newer for; the account's newest state also replaces its margins (as NautilusTrader's
-        ``MarginAccount.apply`` does). A state already written (a replay) changes nothing."""
-        if await conn.fetchval(sql.ACCOUNT_STATE_SEEN, state.trader_id, state.event_id):
-            return
-        balances, margins = state_snapshot(state)
-        inserted = await conn.fetchval(
-            sql.INSERT_ACCOUNT_STATE, state.trader_id, state.event_id, state.account_id,
-            msgspec.json.encode(balances).decode(), msgspec.json.encode(margins).decode(),
-            state.ts_event, state.ts_event_ns,
-        )
-        if inserted is None:
-            await conn.execute(sql.INSERT_ACCOUNT_STATE_REPEAT, state.trader_id, state.event_id, state.account_id,
-                               state.ts_event_ns)
-        newest = await conn.fetchval(
-            sql.TOUCH_ACCOUNT, state.trader_id, state.account_id, state.margin_model, state.base_currency,
-            state.ts_event, state.ts_event_ns,
-        )
-        if state.balances:
-            await conn.executemany(sql.UPSERT_BALANCE, [msgspec.structs.astuple(b) for b in state.balances])
-        if newest is False:
-            return  # an older state arriving late: the newer one's margins stand
-        if state.margins:
-            await conn.executemany(sql.UPSERT_MARGIN, [msgspec.structs.astuple(m) for m in state.margins])
-        await conn.execute(
-            sql.DELETE_STALE_MARGINS, state.trader_id, state.account_id, state.ts_event_ns,
-            [m.margin_key for m in state.margins],
-        )
 
     async def _dead_letter(self, item: WriteItem, exc: Exception) -> None:
         if isinstance(item, ConvertedEvent):
