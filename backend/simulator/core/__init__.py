@@ -9,7 +9,7 @@ from backend.simulator.core.accounts import (
     SimAccount,
 )
 from backend.simulator.core.clock import SimClock
-from backend.simulator.core.errors import SIM_ERROR_KINDS, SimError
+from backend.simulator.core.errors import SIM_ERROR_KINDS, Reason, SimError, VenueError
 from backend.simulator.core.events import (
     AccountUpdate,
     BalanceSnapshot,
@@ -41,6 +41,7 @@ __all__ = [
     "PositionSnapshot",
     "PositionUpdate",
     "PublicTrade",
+    "Reason",
     "RestFault",
     "SimAccount",
     "SimClock",
@@ -51,4 +52,5 @@ __all__ = [
     "SimInstrument",
     "SimMarket",
     "SimOrder",
+    "VenueError",
 ]

@@ -25,7 +25,7 @@ from backend.simulator.core.accounts import (
     position_snapshot,
 )
 from backend.simulator.core.clock import SimClock
-from backend.simulator.core.errors import SimError
+from backend.simulator.core.errors import Reason, SimError
 from backend.simulator.core.events import (
     AccountUpdate,
     BookUpdate,
@@ -146,7 +146,7 @@ class SimExchange:
     def instrument(self, symbol: str) -> SimInstrument:
         instrument = self.instruments.get(symbol)
         if instrument is None:
-            raise SimError("bad_symbol", f"unknown symbol {symbol!r}", field="symbol")
+            raise SimError(Reason.UNKNOWN_SYMBOL, f"unknown symbol {symbol!r}", field="symbol")
         return instrument
 
     def market(self, symbol: str) -> SimMarket:
@@ -218,16 +218,16 @@ class SimExchange:
     def set_leverage(self, account_id: str, symbol: str, leverage: int) -> None:
         instrument = self.instrument(symbol)
         if not instrument.is_perpetual:
-            raise SimError("bad_parameter", "leverage applies to perpetuals only", field="leverage")
+            raise SimError(Reason.LEVERAGE_NOT_ALLOWED, "leverage applies to perpetuals only", field="leverage")
         if not 1 <= leverage <= 125:
-            raise SimError("bad_parameter", "must be between 1 and 125", field="leverage")
+            raise SimError(Reason.LEVERAGE_OUT_OF_RANGE, "must be between 1 and 125", field="leverage")
         self._account(account_id).leverage[symbol] = leverage
 
     def adjust_balance(self, account_id: str, asset: str, delta: Decimal) -> None:
         """Deposit (positive) or withdraw (negative) ``delta`` of ``asset`` (tests and the control API)."""
         state = self._account(account_id)
         if state.ledger.free(asset) + delta < 0:
-            raise SimError("insufficient_balance", f"cannot withdraw {-delta} {asset}", field="amount")
+            raise SimError(Reason.INSUFFICIENT_BALANCE, f"cannot withdraw {-delta} {asset}", field="amount")
         state.ledger.change_total(asset, delta)
         self._emit_balances(state, "ADJUSTMENT", (asset,), self.clock.now_ms())
 
@@ -258,42 +258,42 @@ class SimExchange:
         instrument = self.instrument(symbol)
         market = self.markets[symbol]
         if side not in SIDES:
-            raise SimError("bad_parameter", f"invalid side {side!r}", field="side")
+            raise SimError(Reason.INVALID_SIDE, f"invalid side {side!r}", field="side")
         if order_type not in ORDER_TYPES:
-            raise SimError("bad_parameter", f"invalid order type {order_type!r}", field="order_type")
+            raise SimError(Reason.INVALID_ORDER_TYPE, f"invalid order type {order_type!r}", field="order_type")
         if time_in_force not in TIMES_IN_FORCE:
-            raise SimError("bad_parameter", f"invalid time in force {time_in_force!r}", field="time_in_force")
+            raise SimError(Reason.INVALID_TIME_IN_FORCE, f"invalid time in force {time_in_force!r}", field="time_in_force")
         if quantity is None:
-            raise SimError("missing_parameter", "is required", field="quantity")
+            raise SimError(Reason.MISSING_QUANTITY, "is required", field="quantity")
         if order_type in ("LIMIT", "STOP_LIMIT") and price is None:
-            raise SimError("missing_parameter", f"is required for {order_type} orders", field="price")
+            raise SimError(Reason.MISSING_PRICE, f"is required for {order_type} orders", field="price")
         if order_type in ("STOP_MARKET", "STOP_LIMIT") and trigger_price is None:
-            raise SimError("missing_parameter", f"is required for {order_type} orders", field="trigger_price")
+            raise SimError(Reason.MISSING_TRIGGER_PRICE, f"is required for {order_type} orders", field="trigger_price")
         if order_type in ("MARKET", "STOP_MARKET"):
             price = None
         if order_type in ("MARKET", "LIMIT"):
             trigger_price = None
         post_only = post_only or time_in_force == "GTX"
         if post_only and (order_type != "LIMIT" or time_in_force in ("IOC", "FOK")):
-            raise SimError("bad_parameter", "post-only applies to GTC limit orders only", field="post_only")
+            raise SimError(Reason.POST_ONLY_NOT_ALLOWED, "post-only applies to GTC limit orders only", field="post_only")
         if client_order_id is not None:
             self._check_client_id_free(account_id, client_order_id)
-        check_filters(instrument, market, quantity, price, trigger_price)
+        check_filters(instrument, market, quantity, price, trigger_price, reduce_only)
         if reduce_only:
             self._check_reduce_only(state, instrument, side)
         if trigger_price is not None and stop_triggered(side, trigger_price, market.last_price):
             raise SimError(
-                "bad_parameter",
+                Reason.WOULD_TRIGGER_IMMEDIATELY,
                 f"order would immediately trigger (last price {market.last_price})",
                 field="trigger_price",
             )
         if self.faults is not None and self.faults.take_order_reject():
-            raise SimError("injected_reject", "order rejected by an injected fault")
+            raise SimError(Reason.INJECTED_REJECT, "order rejected by an injected fault")
         if post_only and crosses(side, price, market):
-            raise SimError("post_only_would_take", "post-only order would immediately match and take")
+            raise SimError(Reason.POST_ONLY_WOULD_TAKE, "post-only order would immediately match and take")
         immediate_fok = time_in_force == "FOK" and order_type in ("MARKET", "LIMIT")
         if immediate_fok and available_quantity(side, price, market) < quantity:
-            raise SimError("fok_unfillable", "fill-or-kill order cannot be filled completely")
+            raise SimError(Reason.FOK_UNFILLABLE, "fill-or-kill order cannot be filled completely")
         locked_asset, locked_amount = self._reserve_for(state, instrument, market, side, order_type, quantity, price,
                                                         trigger_price, reduce_only)
         now = self.clock.now_ms()
@@ -330,7 +330,7 @@ class SimExchange:
     ) -> SimOrder:
         order = self._find_order(account_id, symbol, order_id, client_order_id)
         if not order.is_open:
-            raise SimError("unknown_order", f"order {order.order_id} is already {order.status}")
+            raise SimError(Reason.ORDER_CLOSED, f"order {order.order_id} is already {order.status}")
         self._close(order, "CANCELED", self.clock.now_ms())
         return order.snapshot()
 
@@ -356,13 +356,14 @@ class SimExchange:
         included) and must exceed what already filled."""
         order = self._find_order(account_id, symbol, order_id, client_order_id)
         if not order.is_open:
-            raise SimError("unknown_order", f"order {order.order_id} is already {order.status}")
+            raise SimError(Reason.ORDER_CLOSED, f"order {order.order_id} is already {order.status}")
         if quantity is None and price is None and trigger_price is None:
-            raise SimError("missing_parameter", "give a new quantity, price or trigger_price", field="quantity")
+            raise SimError(Reason.NOTHING_TO_AMEND, "give a new quantity, price or trigger_price", field="quantity")
         if price is not None and order.order_type not in ("LIMIT", "STOP_LIMIT"):
-            raise SimError("bad_parameter", f"{order.order_type} orders have no price", field="price")
+            raise SimError(Reason.AMEND_PRICE_NOT_ALLOWED, f"{order.order_type} orders have no price", field="price")
         if trigger_price is not None and (not order.is_stop or order.triggered):
-            raise SimError("bad_parameter", "only untriggered stop orders have a trigger price", field="trigger_price")
+            raise SimError(Reason.AMEND_TRIGGER_NOT_ALLOWED, "only untriggered stop orders have a trigger price",
+                           field="trigger_price")
         state = self._accounts[account_id]
         instrument = self.instruments[symbol]
         market = self.markets[symbol]
@@ -370,18 +371,18 @@ class SimExchange:
         new_price = order.price if price is None else price
         new_trigger = order.trigger_price if trigger_price is None else trigger_price
         if new_quantity <= order.filled_quantity:
-            raise SimError("bad_parameter", f"must exceed the filled quantity {order.filled_quantity}",
+            raise SimError(Reason.AMEND_QUANTITY_NOT_ABOVE_FILLED, f"must exceed the filled quantity {order.filled_quantity}",
                            field="quantity")
-        check_filters(instrument, market, new_quantity, new_price, new_trigger)
+        check_filters(instrument, market, new_quantity, new_price, new_trigger, order.reduce_only)
         if trigger_price is not None and stop_triggered(order.side, new_trigger, market.last_price):
             raise SimError(
-                "bad_parameter",
+                Reason.WOULD_TRIGGER_IMMEDIATELY,
                 f"order would immediately trigger (last price {market.last_price})",
                 field="trigger_price",
             )
         resting_limit = order.order_type == "LIMIT" or order.triggered
         if order.post_only and resting_limit and crosses(order.side, new_price, market):
-            raise SimError("post_only_would_take", "post-only order would immediately match and take")
+            raise SimError(Reason.POST_ONLY_WOULD_TAKE, "post-only order would immediately match and take")
         remaining = new_quantity - order.filled_quantity
         ledger = state.ledger
         if order.locked_amount:
@@ -413,7 +414,7 @@ class SimExchange:
         """Move the market to ``price`` (a public trade prints there), then trigger stops and fill resting orders."""
         market = self.market(symbol)
         if price <= 0:
-            raise SimError("bad_parameter", "must be positive", field="price")
+            raise SimError(Reason.NOT_POSITIVE, "must be positive", field="price")
         old = market.last_price
         market.set_price(price)
         now = self.clock.now_ms()
@@ -426,7 +427,7 @@ class SimExchange:
     def set_liquidity(self, symbol: str, quantity: Decimal) -> None:
         market = self.market(symbol)
         if quantity < market.instrument.lot_size:
-            raise SimError("bad_parameter", f"must be at least one lot ({market.instrument.lot_size})",
+            raise SimError(Reason.LIQUIDITY_BELOW_LOT, f"must be at least one lot ({market.instrument.lot_size})",
                            field="quantity")
         market.set_liquidity(quantity)
         self._emit(self._book_update(market, self.clock.now_ms()))
@@ -447,14 +448,14 @@ class SimExchange:
     def _account(self, account_id: str) -> AccountState:
         state = self._accounts.get(account_id)
         if state is None:
-            raise SimError("bad_parameter", f"unknown account {account_id!r}", field="account_id")
+            raise SimError(Reason.UNKNOWN_ACCOUNT, f"unknown account {account_id!r}", field="account_id")
         return state
 
     def _find_order(self, account_id: str, symbol: str, order_id: int | None, client_order_id: str | None) -> SimOrder:
         self._account(account_id)
         self.instrument(symbol)
         if order_id is None and client_order_id is None:
-            raise SimError("missing_parameter", "give order_id or client_order_id", field="order_id")
+            raise SimError(Reason.MISSING_ORDER_REF, "give order_id or client_order_id", field="order_id")
         if order_id is None:
             order_id = self._client_ids.get((account_id, client_order_id))  # type: ignore[arg-type]
         order = self._orders.get(order_id) if order_id is not None else None
@@ -464,22 +465,23 @@ class SimExchange:
             or order.symbol != symbol
             or (client_order_id is not None and order.client_order_id != client_order_id)
         ):
-            raise SimError("unknown_order", "order does not exist")
+            raise SimError(Reason.UNKNOWN_ORDER, "order does not exist")
         return order
 
     def _check_client_id_free(self, account_id: str, client_order_id: str) -> None:
         if not client_order_id:
-            raise SimError("bad_parameter", "must not be empty", field="client_order_id")
+            raise SimError(Reason.EMPTY_CLIENT_ORDER_ID, "must not be empty", field="client_order_id")
         previous = self._client_ids.get((account_id, client_order_id))
         if previous is not None and self._orders[previous].is_open:
-            raise SimError("bad_parameter", f"duplicate open order id {client_order_id!r}", field="client_order_id")
+            raise SimError(Reason.DUPLICATE_CLIENT_ORDER_ID, f"duplicate open order id {client_order_id!r}",
+                           field="client_order_id")
 
     def _check_reduce_only(self, state: AccountState, instrument: SimInstrument, side: str) -> None:
         if not instrument.is_perpetual:
-            raise SimError("bad_parameter", "reduce-only applies to perpetuals only", field="reduce_only")
+            raise SimError(Reason.REDUCE_ONLY_NOT_ALLOWED, "reduce-only applies to perpetuals only", field="reduce_only")
         position = state.position_quantity(instrument.symbol)
         if position == 0 or (position > 0) == (side == "BUY"):
-            raise SimError("reduce_only_rejected", "reduce-only order would not reduce the position")
+            raise SimError(Reason.REDUCE_ONLY_REJECTED, "reduce-only order would not reduce the position")
 
     def _reserve_for(
         self,
@@ -510,7 +512,7 @@ class SimExchange:
             asset = instrument.settlement_asset
             available = self._margin_for_asset(state, asset).available_balance
             if margin > available:
-                raise SimError("insufficient_balance", f"margin {margin} {asset} exceeds available {available}")
+                raise SimError(Reason.INSUFFICIENT_MARGIN, f"margin {margin} {asset} exceeds available {available}")
             return ("", ZERO) if immediate else (asset, margin)
         if side == "BUY":
             asset = instrument.quote_asset
@@ -522,7 +524,7 @@ class SimExchange:
             asset, needed = instrument.base_asset, quantity
         free = ledger.free(asset)
         if needed > free:
-            raise SimError("insufficient_balance", f"needs {needed} {asset}, free {free}")
+            raise SimError(Reason.INSUFFICIENT_BALANCE, f"needs {needed} {asset}, free {free}")
         return ("", ZERO) if immediate else (asset, needed)
 
     # -- execution -------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from backend.simulator.core.errors import SimError
+from backend.simulator.core.errors import Reason, SimError
 from backend.simulator.core.instruments import SimInstrument
 from backend.simulator.core.market import SimMarket
 
@@ -17,33 +17,37 @@ def check_filters(
     quantity: Decimal,
     price: Decimal | None,
     trigger_price: Decimal | None,
+    reduce_only: bool = False,
 ) -> None:
     """Exchange filters, in Binance's order: positive values, tick size (price, trigger), lot size, min / max quantity,
-    min notional at the limit price (else the trigger price, else the last price)."""
+    min notional at the limit price (else the trigger price, else the last price). Reduce-only orders on perpetuals
+    are exempt from the minimum notional (a position smaller than it must stay closable, as on Binance USD-M)."""
     if quantity <= 0:
-        raise SimError("bad_parameter", "must be positive", field="quantity")
+        raise SimError(Reason.NOT_POSITIVE, "must be positive", field="quantity")
     for name, value in (("price", price), ("trigger_price", trigger_price)):
         if value is None:
             continue
         if value <= 0:
-            raise SimError("bad_parameter", "must be positive", field=name)
+            raise SimError(Reason.NOT_POSITIVE, "must be positive", field=name)
         if value % instrument.tick_size:
-            raise SimError("filter_failure", f"{value} is not a multiple of tick size {instrument.tick_size}",
-                           field=name)
+            raise SimError(Reason.PRICE_TICK, f"{value} is not a multiple of tick size {instrument.tick_size}",
+                           field=name, limit=instrument.tick_size)
     if quantity % instrument.lot_size:
-        raise SimError("filter_failure", f"{quantity} is not a multiple of lot size {instrument.lot_size}",
-                       field="quantity")
+        raise SimError(Reason.QUANTITY_STEP, f"{quantity} is not a multiple of lot size {instrument.lot_size}",
+                       field="quantity", limit=instrument.lot_size)
     if quantity < instrument.min_quantity:
-        raise SimError("filter_failure", f"{quantity} is below min quantity {instrument.min_quantity}",
-                       field="quantity")
+        raise SimError(Reason.QUANTITY_BELOW_MIN, f"{quantity} is below min quantity {instrument.min_quantity}",
+                       field="quantity", limit=instrument.min_quantity)
     if quantity > instrument.max_quantity:
-        raise SimError("filter_failure", f"{quantity} is above max quantity {instrument.max_quantity}",
-                       field="quantity")
+        raise SimError(Reason.QUANTITY_ABOVE_MAX, f"{quantity} is above max quantity {instrument.max_quantity}",
+                       field="quantity", limit=instrument.max_quantity)
+    if reduce_only and instrument.is_perpetual:
+        return
     reference = price if price is not None else trigger_price if trigger_price is not None else market.last_price
     notional = instrument.notional(quantity, reference)
     if notional < instrument.min_notional:
-        raise SimError("filter_failure", f"{notional} is below min notional {instrument.min_notional}",
-                       field="notional")
+        raise SimError(Reason.NOTIONAL_BELOW_MIN, f"{notional} is below min notional {instrument.min_notional}",
+                       field="notional", limit=instrument.min_notional)
 
 
 def stop_triggered(side: str, trigger_price: Decimal, last: Decimal) -> bool:

@@ -48,7 +48,7 @@ def without(params: dict[str, str], name: str) -> dict[str, str]:
         ("usdt_futures", "/fapi/v1/order", {**FUTURES_LIMIT, "symbol": "DOGEUSDT"}, INVALID_SYMBOL),
         ("usdt_futures", "/fapi/v1/order", without(FUTURES_LIMIT, "quantity"), missing("quantity")),
         ("usdt_futures", "/fapi/v1/order", {**FUTURES_LIMIT, "quantity": "0.0105"},
-         (400, {"code": -1013, "msg": "Filter failure: LOT_SIZE"})),
+         (400, {"code": -4023, "msg": "Qty not increased by step size."})),
         ("usdt_futures", "/fapi/v1/order", {**FUTURES_LIMIT, "quantity": "30"},
          (400, {"code": -2019, "msg": "Margin is insufficient."})),
         ("usdt_futures", "/fapi/v1/order", {**FUTURES_LIMIT, "reduceOnly": "true"},

@@ -234,13 +234,16 @@ def test_cancel_after_partial_fill_keeps_fills_and_releases_the_rest(spot: SimEx
 
 
 def test_error_kinds_are_the_documented_ones() -> None:
-    from backend.simulator.core import SIM_ERROR_KINDS
+    from backend.simulator.core import SIM_ERROR_KINDS, Reason
 
     assert set(SIM_ERROR_KINDS) == {
         "bad_symbol", "bad_parameter", "missing_parameter", "filter_failure", "insufficient_balance",
         "unknown_order", "post_only_would_take", "reduce_only_rejected", "fok_unfillable", "injected_reject",
         "rate_limited",
     }
+    assert {reason.kind for reason in Reason} == set(SIM_ERROR_KINDS)
     with pytest.raises(ValueError):
         SimError("oops", "x")  # type: ignore[arg-type]
-    assert str(SimError("rate_limited", "slow down")) == "rate_limited: slow down"
+    with pytest.raises(ValueError):
+        SimError("rate_limited", "a string, not a Reason")  # type: ignore[arg-type]
+    assert str(SimError(Reason.RATE_LIMITED, "slow down")) == "rate_limited: slow down"

@@ -1,31 +1,28 @@
 """Binance error bodies ``{"code": .., "msg": ..}`` with the HTTP status the real API answers with.
 
-Codes and texts follow Binance's published error catalogue (spot ``/api/v3`` and USD-M ``/fapi``). Where the two
-APIs differ for the same cause (insufficient funds, post-only, FOK), the market decides. ``from_sim_error`` maps the
-core's venue-neutral ``SimError.kind`` onto these.
+Codes and texts follow Binance's published error catalogue (spot ``/api/v3`` and USD-M ``/fapi``). A core refusal
+becomes Binance's answer through one table per market keyed by the core's ``Reason`` (``SPOT_ERRORS``,
+``FUTURES_ERRORS``): spot filter failures are ``-1013 Filter failure: <FILTER>``, USD-M ones have codes of their own
+(``-4164`` below the minimum notional, from which reduce-only orders are exempt; ``-4023`` step size ...).
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Literal
 
-from backend.simulator.core.errors import SimError
+from backend.simulator.core.errors import Reason, SimError, VenueError
 
 Market = Literal["spot", "usdt_futures"]
 Action = Literal["new", "cancel", "query", "amend"]
+_MANDATORY = "Mandatory parameter '{param}' was not sent, was empty/null, or malformed."
 
 
-class BinanceApiError(Exception):
-    """A request Binance refuses: the body is ``{"code", "msg"}``, ``status`` the HTTP status."""
+class BinanceApiError(VenueError):
+    """The shared ``VenueError`` with Binance's default HTTP status, 400; ``body()`` is ``{"code", "msg"}``."""
 
     def __init__(self, code: int, msg: str, status: int = 400) -> None:
-        super().__init__(f"{code}: {msg}")
-        self.code = code
-        self.msg = msg
-        self.status = status
-
-    def body(self) -> dict[str, object]:
-        return {"code": self.code, "msg": self.msg}
+        super().__init__(code, msg, status)
 
 
 def api_key_format_invalid() -> BinanceApiError:
@@ -109,72 +106,82 @@ def not_simulated(msg: str) -> BinanceApiError:
     return BinanceApiError(-1000, msg)
 
 
+# -- core refusals ------------------------------------------------------------------------------------------------
+
+Answer = tuple[int, str]  # (code, message); ``{param}`` = Binance's name of the field, ``{limit}`` = the bound
+_FIELD_PARAMS = {"quantity": "quantity", "price": "price", "trigger_price": "stopPrice", "order_id": "orderId",
+                 "client_order_id": "origClientOrderId", "symbol": "symbol", "leverage": "leverage"}
+
+_COMMON: dict[Reason, Answer] = {
+    Reason.UNKNOWN_SYMBOL: (-1121, "Invalid symbol."),
+    Reason.INVALID_SIDE: (-1117, "Invalid side."),
+    Reason.INVALID_ORDER_TYPE: (-1116, "Invalid orderType."),
+    Reason.INVALID_TIME_IN_FORCE: (-1115, "Invalid timeInForce."),
+    Reason.MISSING_QUANTITY: (-1102, _MANDATORY),
+    Reason.MISSING_PRICE: (-1102, _MANDATORY),
+    Reason.MISSING_TRIGGER_PRICE: (-1102, _MANDATORY),
+    Reason.MISSING_ORDER_REF: (-1102, _MANDATORY),
+    Reason.NOTHING_TO_AMEND: (-1102, _MANDATORY),
+    Reason.POST_ONLY_NOT_ALLOWED: (-1106, "Parameter 'timeInForce' sent when not required."),
+    Reason.REDUCE_ONLY_NOT_ALLOWED: (-1106, "Parameter 'reduceOnly' sent when not required."),
+    Reason.WOULD_TRIGGER_IMMEDIATELY: (-2021, "Order would immediately trigger."),
+    Reason.REDUCE_ONLY_REJECTED: (-2022, "ReduceOnly Order is rejected."),
+    Reason.INJECTED_REJECT: (-2010, "New order rejected: simulated venue fault."),
+    Reason.AMEND_QUANTITY_NOT_ABOVE_FILLED: (-1013, "Invalid quantity."),
+    Reason.AMEND_PRICE_NOT_ALLOWED: (-1106, "Parameter 'price' sent when not required."),
+}
+
+SPOT_ERRORS: dict[Reason, Answer] = _COMMON | {
+    Reason.NOT_POSITIVE: (-1013, "Invalid {param}."),
+    Reason.PRICE_TICK: (-1013, "Filter failure: PRICE_FILTER"),
+    Reason.QUANTITY_STEP: (-1013, "Filter failure: LOT_SIZE"),
+    Reason.QUANTITY_BELOW_MIN: (-1013, "Filter failure: LOT_SIZE"),
+    Reason.QUANTITY_ABOVE_MAX: (-1013, "Filter failure: LOT_SIZE"),
+    Reason.NOTIONAL_BELOW_MIN: (-1013, "Filter failure: NOTIONAL"),
+    Reason.DUPLICATE_CLIENT_ORDER_ID: (-2010, "Duplicate order sent."),
+    Reason.INSUFFICIENT_BALANCE: (-2010, "Account has insufficient balance for requested action."),
+    Reason.INSUFFICIENT_MARGIN: (-2010, "Account has insufficient balance for requested action."),
+    Reason.POST_ONLY_WOULD_TAKE: (-2010, "Order would immediately match and take."),
+    Reason.FOK_UNFILLABLE: (-2010, "Order would not be fully filled (FOK)."),
+}
+
+FUTURES_ERRORS: dict[Reason, Answer] = _COMMON | {
+    Reason.NOT_POSITIVE: (-4003, "Quantity less than or equal to zero."),
+    Reason.PRICE_TICK: (-4014, "Price not increased by tick size."),
+    Reason.QUANTITY_STEP: (-4023, "Qty not increased by step size."),
+    Reason.QUANTITY_BELOW_MIN: (-4004, "Quantity less than min quantity."),
+    Reason.QUANTITY_ABOVE_MAX: (-4005, "Quantity greater than max quantity."),
+    Reason.NOTIONAL_BELOW_MIN: (-4164, "Order's notional must be no smaller than {limit} (unless you choose reduce only)."),
+    Reason.DUPLICATE_CLIENT_ORDER_ID: (-4116, "ClientOrderId is duplicated."),
+    Reason.INSUFFICIENT_BALANCE: (-2019, "Margin is insufficient."),
+    Reason.INSUFFICIENT_MARGIN: (-2019, "Margin is insufficient."),
+    Reason.POST_ONLY_WOULD_TAKE: (
+        -5022, "Due to the order could not be executed as maker, the Post Only order will be rejected."),
+    Reason.FOK_UNFILLABLE: (-5021, "Due to the order could not be filled immediately, the FOK order has been rejected."),
+}
+_FUTURES_NOT_POSITIVE = {"price": (-4001, "Price less than 0."), "trigger_price": (-4006, "Stop price less than zero.")}
+
+
 def from_sim_error(error: SimError, market: Market, action: Action = "new") -> BinanceApiError:
-    """The Binance answer to a core rejection (nothing was changed by the core when it raised)."""
+    """The Binance answer (HTTP 400) to a core refusal, from the market's table (nothing was changed by the core)."""
     futures = market == "usdt_futures"
-    kind = error.kind
-    if kind == "bad_symbol":
-        return bad_symbol()
-    if kind == "missing_parameter":
-        return missing_parameter(_parameter_name(error))
-    if kind == "bad_parameter":
-        return _bad_parameter(error)
-    if kind == "filter_failure":
-        return BinanceApiError(-1013, _filter_message(error))
-    if kind == "insufficient_balance":
-        if futures:
-            return BinanceApiError(-2019, "Margin is insufficient.")
-        return BinanceApiError(-2010, "Account has insufficient balance for requested action.")
-    if kind == "unknown_order":
+    reason = error.reason
+    if reason in (Reason.UNKNOWN_ORDER, Reason.ORDER_CLOSED):
         return unknown_order(action)
-    if kind == "post_only_would_take":
-        if futures:
-            return BinanceApiError(
-                -5022, "Due to the order could not be executed as maker, the Post Only order will be rejected."
-            )
-        return BinanceApiError(-2010, "Order would immediately match and take.")
-    if kind == "reduce_only_rejected":
-        return BinanceApiError(-2022, "ReduceOnly Order is rejected.")
-    if kind == "fok_unfillable":
-        if futures:
-            return BinanceApiError(
-                -5021, "Due to the order could not be filled immediately, the FOK order has been rejected."
-            )
-        return BinanceApiError(-2010, "Order would not be fully filled (FOK).")
-    if kind == "injected_reject":
-        return BinanceApiError(-2010, "New order rejected: simulated venue fault.")
-    if kind == "rate_limited":
+    if reason is Reason.RATE_LIMITED:
         return too_many_requests()
-    return unknown_error()
+    answer = (FUTURES_ERRORS if futures else SPOT_ERRORS).get(reason)
+    if futures and reason is Reason.NOT_POSITIVE:
+        answer = _FUTURES_NOT_POSITIVE.get(error.field or "", answer)
+    if answer is None:
+        return BinanceApiError(-1130, "Invalid data sent for a parameter.")
+    code, template = answer
+    return BinanceApiError(code, template.format(param=_FIELD_PARAMS.get(error.field or "", error.field or "unknown"),
+                                                 limit=plain(error.limit)))
 
 
-def _bad_parameter(error: SimError) -> BinanceApiError:
-    field = error.field
-    if field == "client_order_id":
-        return BinanceApiError(-2010, "Duplicate order sent.")
-    if field == "trigger_price" and "trigger" in error.message:
-        return BinanceApiError(-2021, "Order would immediately trigger.")
-    if field == "quantity":
-        return BinanceApiError(-1013, "Invalid quantity.")
-    if field == "price":
-        return BinanceApiError(-1013, "Invalid price.")
-    if field in ("reduce_only", "post_only"):
-        name = "reduceOnly" if field == "reduce_only" else "timeInForce"
-        return BinanceApiError(-1106, f"Parameter '{name}' sent when not required.")
-    return BinanceApiError(-1130, "Invalid data sent for a parameter.")
-
-
-def _parameter_name(error: SimError) -> str:
-    """The core names the field first in its message (``"quantity: ..."``); fall back to the whole message."""
-    names = {"order_id": "orderId", "client_order_id": "origClientOrderId", "trigger_price": "stopPrice"}
-    return names.get(error.field or "", error.field or "unknown")
-
-
-def _filter_message(error: SimError) -> str:
-    """``Filter failure: LOT_SIZE`` etc., Binance's own wording, chosen from the core's field name."""
-    field = error.field or ""
-    if field == "notional":
-        return "Filter failure: NOTIONAL"
-    if field in ("price", "trigger_price"):
-        return "Filter failure: PRICE_FILTER"
-    return "Filter failure: LOT_SIZE"
+def plain(value: object) -> str:
+    """A decimal as Binance prints it: no exponent, no trailing zeros (``100``, ``0.001``)."""
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return "" if value is None else str(value)

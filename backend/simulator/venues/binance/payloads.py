@@ -163,7 +163,7 @@ def futures_symbol_info(instrument: Any) -> dict[str, Any]:
             },
             {"filterType": "MAX_NUM_ORDERS", "limit": 200},
             {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
-            {"filterType": "MIN_NOTIONAL", "notional": str(instrument.min_notional.normalize())},
+            {"filterType": "MIN_NOTIONAL", "notional": format(instrument.min_notional.normalize(), "f")},
             {"filterType": "PERCENT_PRICE", "multiplierUp": "1.0500", "multiplierDown": "0.9500",
              "multiplierDecimal": "4"},
         ],

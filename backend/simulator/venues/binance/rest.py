@@ -1,8 +1,8 @@
 """Shared REST plumbing: parameters, security levels (public / API key / signed), JSON and Binance error bodies.
 
 Every endpoint handler is a plain function ``handler(call) -> JSON-able`` that may raise ``BinanceApiError`` or the
-core's ``SimError``; ``endpoint`` wraps it into an aiohttp handler that authenticates first, so a refused request
-never reaches the core (nothing changes).
+core's ``SimError``; ``endpoint`` wraps it (``core.rest.rest_endpoint``) into an aiohttp handler that authenticates
+first, so a refused request never reaches the core (nothing changes).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 import msgspec
 from aiohttp import web
 
-from backend.simulator.core.errors import SimError
+from backend.simulator.core.rest import rest_endpoint
 from backend.simulator.venues.binance import errors, signing
 from backend.simulator.venues.binance.errors import BinanceApiError, Market
 from backend.simulator.venues.binance.signing import Authenticator
@@ -74,26 +74,20 @@ def endpoint(
 ) -> Callable[[web.Request], Any]:
     """An aiohttp handler: parse, authenticate at ``security``, run ``handler``, answer JSON or Binance's error."""
 
-    async def handle(request: web.Request) -> web.Response:
+    async def run(request: web.Request) -> Any:
         body = await request.text() if request.body_exists else ""
         params = _parameters(request, body)
-        try:
-            account_id, api_key = None, None
-            if security is not Security.NONE:
-                api_key = request.headers.get("X-MBX-APIKEY")
-                credential = auth.credential(api_key)
-                account_id = credential.account_id
-                if security is Security.SIGNED:
-                    payload, signature = signing.split_signature(request.rel_url.raw_query_string, body)
-                    auth.verify(credential, params, payload, signature)
-            result = handler(Call(params=params, account_id=account_id, api_key=api_key))
-        except BinanceApiError as exc:
-            return error_response(exc)
-        except SimError as exc:
-            return error_response(errors.from_sim_error(exc, market, action))
-        return json_response(result)
+        account_id, api_key = None, None
+        if security is not Security.NONE:
+            api_key = request.headers.get("X-MBX-APIKEY")
+            credential = auth.credential(api_key)
+            account_id = credential.account_id
+            if security is Security.SIGNED:
+                payload, signature = signing.split_signature(request.rel_url.raw_query_string, body)
+                auth.verify(credential, params, payload, signature)
+        return handler(Call(params=params, account_id=account_id, api_key=api_key))
 
-    return handle
+    return rest_endpoint(run, json_response, error_response, lambda exc: errors.from_sim_error(exc, market, action))
 
 
 def _parameters(request: web.Request, body: str) -> dict[str, str]:

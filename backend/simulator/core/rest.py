@@ -1,0 +1,35 @@
+"""The REST endpoint wrapper every simulated venue shares: run the venue's request handling and answer with its
+result, or with the venue's rendering of a refusal, whether the venue refused (``VenueError``: bad key, bad
+signature, bad parameter) or the core did (``SimError``, translated by the venue's error table). A refused request
+changed nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from backend.simulator.core.errors import SimError, VenueError
+
+Run = Callable[[web.Request], Awaitable[Any]]
+
+
+def rest_endpoint(
+    run: Run,
+    answer: Callable[[Any], web.Response],
+    refuse: Callable[[VenueError], web.Response],
+    translate: Callable[[SimError], VenueError],
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """An aiohttp handler: ``answer(await run(request))``, or ``refuse(error)`` for a venue or core refusal."""
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        try:
+            result = await run(request)
+        except VenueError as error:
+            return refuse(error)
+        except SimError as error:
+            return refuse(translate(error))
+        return answer(result)
+
+    return handle
