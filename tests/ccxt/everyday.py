@@ -235,6 +235,26 @@ class EverydayCalls:
         assert ex.fetch_open_orders(PERP) == []
         assert ex.fetch_open_orders(PERP, params=profile.perp_stop_query) == []
 
+    def test_stop_triggers_when_the_price_crosses_and_opens_the_position(
+            self, sim: SimulatorThread, profile: Profile, ex: ccxt.Exchange) -> None:
+        last = ex.fetch_ticker(PERP)["last"]
+        trades_before = len(ex.fetch_my_trades(PERP))
+        trigger = float(ex.price_to_precision(PERP, last * 1.02))
+        stop = ex.create_order(PERP, "market", "buy", profile.perp_amount, None, profile.perp_stop_params(trigger))
+        assert [p for p in ex.fetch_positions([PERP]) if p["contracts"]] == []
+        control(sim, profile, profile.perp_market, "price",
+                {"symbol": profile.perp_symbol, "price": ex.price_to_precision(PERP, last * 1.03)})
+        assert stop["id"] in [o["id"] for o in ex.fetch_closed_orders(PERP, params=profile.perp_stop_query)]
+        [position] = [p for p in ex.fetch_positions([PERP]) if p["contracts"]]
+        assert position["side"] == "long" and near(position["contracts"], profile.perp_amount)
+        trades = ex.fetch_my_trades(PERP)
+        assert len(trades) == trades_before + 1 and near(trades[-1]["amount"], profile.perp_amount)
+        assert trades[-1]["price"] >= trigger
+        ex.create_order(PERP, "market", "sell", profile.perp_amount, None, {"reduceOnly": True})
+        assert [p for p in ex.fetch_positions([PERP]) if p["contracts"]] == []
+        control(sim, profile, profile.perp_market, "price", {"symbol": profile.perp_symbol,
+                                                              "price": ex.price_to_precision(PERP, last)})
+
     def test_funding_rate_is_the_simulators(self, sim: SimulatorThread, profile: Profile, ex: ccxt.Exchange) -> None:
         schedule = sim.exchange(profile.venue, profile.perp_market).funding
         assert schedule is not None
