@@ -36,7 +36,7 @@ from backend.live.node_lock import NodeLock, NodeLockHeld
 from backend.live.oms.journal import Journal, JournalError
 from backend.live.oms.writer import TRANSIENT_DB_ERRORS, OmsWriter
 from backend.live.ops.node_ops import NodeOps
-from backend.live.positions import PositionSync, read_positions
+from backend.live.positions import PositionSync, PositionTracker
 from backend.live.venues import VENUES
 
 __all__ = ["ClientHealth", "LiveTradingNode", "StartupError"]
@@ -118,10 +118,12 @@ class LiveTradingNode:
             self.writer.start()
         except JournalError as exc:
             raise StartupError(str(exc)) from None
+        tracker = PositionTracker(node.cache, self.instruments.ref_for_instrument)
+        tracker.subscribe(node.kernel.msgbus)
         self.positions = PositionSync(
             self.database.pool,
             self.trader_id,
-            read=lambda: read_positions(node.cache, self.instruments.ref_for_instrument),
+            read=tracker.read,
             pnl_currency_for=pnl_currency,
             clock_ns=time.time_ns,
             interval_secs=self.config.positions.sync_interval_secs,
