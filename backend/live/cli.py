@@ -35,6 +35,7 @@ from backend.live.config.trading_node_config import build_trading_node_config
 from backend.live.database import DatabaseError
 from backend.live.demo import run_demo
 from backend.live.node_commands import register as add_nodes_command
+from backend.live.ops.logs import EarlyLogs
 from backend.live.ops.node_ops import configure_node_logging
 from backend.live.serve.command import register as add_serve_commands
 from backend.live.trading_node import LiveTradingNode
@@ -58,12 +59,14 @@ def cmd_check_config(args: argparse.Namespace, console: Console) -> int:
 
 
 async def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    config = load(args.config)
-    try:
-        build_trading_node_config(config)
-    except NodeConfigError as exc:
-        raise UsageError(f"{args.config}: {exc}") from None
+    with EarlyLogs() as early:  # loading logs too: those lines follow logging.format like the rest
+        config = load(args.config)
+        try:
+            build_trading_node_config(config)
+        except NodeConfigError as exc:
+            raise UsageError(f"{args.config}: {exc}") from None
     configure_node_logging(config, verbose=args.verbose)
+    early.replay()
     db = await open_database(config)
     try:
         node = LiveTradingNode(config, db)

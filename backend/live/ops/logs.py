@@ -140,3 +140,40 @@ def _level(name: str) -> int:
     if name == "TRACE":
         return logging.DEBUG
     return logging.getLevelName(name)
+
+
+class EarlyLogs(logging.Handler):
+    """Holds what is logged before the config says how to log (loading the config logs too), for ``replay`` into the
+    handlers ``configure_logging`` installs, so those lines come out in the configured format as well. Leaving the
+    block on an error puts the previous console handlers back and hands them the held lines instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self._removed: list[logging.Handler] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> EarlyLogs:
+        root = logging.getLogger()
+        self._removed = [h for h in root.handlers if type(h) is logging.StreamHandler]  # basicConfig's
+        for handler in self._removed:
+            root.removeHandler(handler)
+        root.addHandler(self)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
+        root = logging.getLogger()
+        root.removeHandler(self)
+        if exc_type is not None:
+            for handler in self._removed:
+                root.addHandler(handler)
+            self.replay()
+
+    def replay(self) -> None:
+        records, self.records = self.records, []
+        for record in records:
+            for handler in logging.getLogger().handlers:
+                if record.levelno >= handler.level:
+                    handler.handle(record)
