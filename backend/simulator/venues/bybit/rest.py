@@ -14,10 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
-from backend.simulator.core.errors import SimError
+from backend.simulator.core.errors import SimError, VenueError
 from backend.simulator.core.orders import SimOrder
+from backend.simulator.core.rest import rest_endpoint
 from backend.simulator.venues.bybit import errors, payloads
-from backend.simulator.venues.bybit.errors import BybitApiError
 from backend.simulator.venues.bybit.payloads import Category
 from backend.simulator.venues.bybit.venue import BybitVenue, order_ref
 
@@ -33,20 +33,22 @@ def add_routes(app: web.Application, venue: BybitVenue, routes: Mapping[str, tup
 
 def _endpoint(
     venue: BybitVenue, method: str, private: bool, handler: Handler
-) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def handle(request: web.Request) -> web.Response:
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def run(request: web.Request) -> Any:
         payload = request.query_string if method == "GET" else await request.text()
-        try:
-            account_id = ""
-            if private:
-                account_id = venue.auth.verify_rest(request.headers, payload).account_id
-            params = dict(request.query) if method == "GET" else _json_body(payload)
-            result = handler(venue, account_id, params)
-        except BybitApiError as error:
-            return web.json_response(payloads.envelope({}, venue.now_ms(), error.ret_code, error.ret_msg))
+        account_id = ""
+        if private:
+            account_id = venue.auth.verify_rest(request.headers, payload).account_id
+        params = dict(request.query) if method == "GET" else _json_body(payload)
+        return handler(venue, account_id, params)
+
+    def answer(result: Any) -> web.Response:
         return web.json_response(payloads.envelope(result, venue.now_ms()))
 
-    return handle
+    def refuse(error: VenueError) -> web.Response:  # Bybit answers refusals with HTTP 200 and a retCode
+        return web.json_response(payloads.envelope({}, venue.now_ms(), int(error.code), error.msg))
+
+    return rest_endpoint(run, answer, refuse, lambda error: errors.from_sim_error(error, "linear"))
 
 
 def _json_body(body: str) -> dict[str, Any]:

@@ -182,7 +182,8 @@ class BybitVenue:
                 client_order_id=link_id,
             )
         except SimError as error:
-            raise errors.from_sim_error(error, category, "create") from None
+            raise errors.from_sim_error(error, category, "create",
+                                         self.exchanges[category].instruments[symbol].settlement_asset) from None
         return order_ref(category, order)
 
     def amend_order(self, account_id: str, args: Mapping[str, Any]) -> dict[str, str]:

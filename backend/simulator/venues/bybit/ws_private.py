@@ -66,7 +66,7 @@ class PrivateStream:
             else:
                 raise errors.unknown_operation(str(op))
         except BybitApiError as error:
-            connection.send_json(_ack(connection, op, req_id, False, error.ret_msg))
+            connection.send_json(_ack(connection, op, req_id, False, error.msg))
             return
         connection.send_json(_ack(connection, op, req_id, True, ""))
 

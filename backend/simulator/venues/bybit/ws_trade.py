@@ -47,7 +47,7 @@ class TradeStream:
             try:
                 connection.account_id = self.venue.auth.verify_ws_auth(data.get("args")).account_id
             except BybitApiError as error:
-                connection.send_json({"retCode": error.ret_code, "retMsg": error.ret_msg, "op": "auth",
+                connection.send_json({"retCode": error.code, "retMsg": error.msg, "op": "auth",
                                  "connId": connection.conn_id})
                 return
             connection.send_json({"retCode": 0, "retMsg": "OK", "op": "auth", "connId": connection.conn_id})
@@ -55,7 +55,7 @@ class TradeStream:
         try:
             result = self._order_operation(connection, op, data)
         except BybitApiError as error:
-            connection.send_json(self._response(connection, op, req_id, {}, error.ret_code, error.ret_msg))
+            connection.send_json(self._response(connection, op, req_id, {}, error.code, error.msg))
             return
         connection.send_json(self._response(connection, op, req_id, result, 0, "OK"))
 
