@@ -44,6 +44,25 @@ def embedded_test_server() -> Iterator[str]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def default_embedded_data_dir() -> Iterator[None]:
+    """``LIVE_DATA_DIR`` for this session (child processes inherit it): a test whose ``live`` command falls back to
+    the default embedded database gets a throw-away one, never the user's, and the server is stopped at the end."""
+    base = tempfile.mkdtemp(prefix="live-test-default-")
+    data_dir = os.path.join(base, "pgdata")
+    previous = os.environ.get("LIVE_DATA_DIR")
+    os.environ["LIVE_DATA_DIR"] = data_dir
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("LIVE_DATA_DIR", None)
+        else:
+            os.environ["LIVE_DATA_DIR"] = previous
+        stop_embedded_server(data_dir)
+        shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_server_dsn() -> Iterator[str]:
     """DSN of a PostgreSQL server whose default database may be used to create test databases."""
