@@ -60,6 +60,8 @@ def _on_order(venue: OkxVenue, event: OrderUpdate) -> None:
     listing = venue.catalog.by_inst_id(event.order.symbol)
     if listing is None or event.kind == "TRIGGERED":
         return
+    if event.order.is_stop and not event.order.triggered:
+        return  # an algo order (algo.py): no ``orders`` push until it triggers and places its order
 
     def push() -> None:
         # built at delivery: an order placed through the protocol has its entry registered by then
