@@ -72,6 +72,12 @@ def browse(url: str, commands: queue.Queue, results: queue.Queue) -> None:
             not_reloaded = page.evaluate("window.__loadedOnce === true")
             page.screenshot(path=str(SCREENSHOT), full_page=True)
             results.put(("updated", not_reloaded))
+            page.select_option("#f-trader", "WEB-001")
+            page.wait_for_function("() => [...document.querySelectorAll('#fills tbody tr')].every("
+                                   "r => r.dataset.key.startsWith('WEB-001|'))", timeout=TIMEOUT_MS)
+            results.put(("filtered", {table: page.eval_on_selector_all(f"#{table} tbody tr:not(.sub)",
+                                                                      "rows => rows.map(r => r.dataset.key)")
+                                      for table in ("fills", "positions", "nodes")}))
             browser.close()
     except Exception as exc:  # reported to the test on the main thread
         results.put(("error", exc))
@@ -136,6 +142,10 @@ def test_the_dashboard_shows_what_postgresql_holds_and_updates_without_a_reload(
             assert len(made) == 1, new  # plus the first run's fills, which the venue reports to this node too
             commands.put(sorted(new))
             assert _next(results, "updated") is True, "the page was reloaded"
+            filtered = _next(results, "filtered")
+            assert set(filtered["fills"]) == {key for key in fill_keys(dsn) if key.startswith("WEB-001|")}
+            assert filtered["nodes"] == ["WEB-001"]
+            assert filtered["positions"] and all(key.startswith("WEB-001|") for key in filtered["positions"])
             browser.join(30)
         finally:
             serve.terminate()
