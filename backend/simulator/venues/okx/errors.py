@@ -1,23 +1,16 @@
 """OKX v5 error codes and texts the simulator answers with, and the mapping from core reject reasons.
 
-HTTP statuses follow OKX's error-code table: authentication failures are HTTP 401 with a top-level ``code``;
+A core refusal becomes OKX's answer through ``ERRORS``, keyed by the core's ``Reason``. HTTP statuses follow
+OKX's error-code table: authentication failures are HTTP 401 with a top-level ``code``;
 trade rejections are HTTP 200 with ``code: "1"`` and the reason in ``data[].sCode`` / ``sMsg`` (order
 placement, cancel, amend) or a top-level ``code`` (queries).
 """
 
 from __future__ import annotations
 
-from backend.simulator.core.errors import SimError
+from backend.simulator.core.errors import Reason, SimError, VenueError
 
-
-class OkxError(Exception):
-    """One OKX error answer: ``code`` (string on the wire), ``msg`` and the HTTP status of a REST answer."""
-
-    def __init__(self, code: str, msg: str, http_status: int = 200) -> None:
-        super().__init__(f"{code}: {msg}")
-        self.code = code
-        self.msg = msg
-        self.http_status = http_status
+OkxError = VenueError  # the shared error class: ``code`` a string as on the wire, ``status`` the HTTP status
 
 
 # Authentication (REST, HTTP 401)
@@ -115,7 +108,7 @@ WS_INVALID_REQUEST = ("60012", "Invalid request")
 WS_INVALID_ARGS = ("60013", "Invalid args")
 WS_WRONG_PASSPHRASE = ("60024", "Wrong passphrase")
 
-# Core reject reasons -> OKX
+# Core refusals -> OKX, one table keyed by the core's Reason (``{field}`` = OKX's name of the field)
 OKX_FIELD_NAMES = {
     "quantity": "sz",
     "price": "px",
@@ -132,38 +125,43 @@ OKX_FIELD_NAMES = {
     "notional": "sz",
 }
 
+_MIN_AMOUNT = ("51020", "Your order should meet or exceed the minimum order amount.")
+_EMPTY = ("50014", "Parameter {field} can not be empty.", 400)
+ERRORS: dict[Reason, tuple[str, str] | tuple[str, str, int]] = {
+    Reason.UNKNOWN_SYMBOL: ("51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist."),
+    Reason.MISSING_QUANTITY: _EMPTY,
+    Reason.MISSING_PRICE: _EMPTY,
+    Reason.MISSING_TRIGGER_PRICE: _EMPTY,
+    Reason.MISSING_ORDER_REF: _EMPTY,
+    Reason.NOTHING_TO_AMEND: _EMPTY,
+    Reason.DUPLICATE_CLIENT_ORDER_ID: ("51016", "Client order ID already exists."),
+    Reason.QUANTITY_STEP: ("51121", "Order quantity must be a multiple of the lot size."),
+    Reason.QUANTITY_BELOW_MIN: _MIN_AMOUNT,
+    Reason.NOTIONAL_BELOW_MIN: _MIN_AMOUNT,
+    Reason.QUANTITY_ABOVE_MAX: ("51202", "Market order amount exceeds the maximum amount."),
+    Reason.REDUCE_ONLY_REJECTED: (
+        "51169",
+        "Order failed because you don't have any positions in this direction for this contract to reduce or close.",
+    ),
+    Reason.POST_ONLY_WOULD_TAKE: ("51000", "Parameter ordType error: the post-only order would take liquidity."),
+    Reason.FOK_UNFILLABLE: ("51000", "Parameter ordType error: the fill-or-kill order cannot be filled completely."),
+    Reason.INJECTED_REJECT: ("51009", "Order blocked."),
+    Reason.RATE_LIMITED: ("50011", "Too Many Requests", 429),
+}
+_ORDER_GONE = {"cancel": cancel_failed_order_gone, "amend": amend_failed_order_gone}
+
 
 def from_sim_error(error: SimError, action: str, currency: str, derivative: bool) -> OkxError:
     """The OKX answer to a core refusal. ``action`` is ``place`` / ``cancel`` / ``amend`` / ``query`` (the
     "order does not exist" code differs per action on OKX); ``currency`` is what an order would spend."""
     field = OKX_FIELD_NAMES.get(error.field or "", error.field or "")
-    kind = error.kind
-    if kind == "bad_symbol":
-        return instrument_not_found()
-    if kind == "insufficient_balance":
+    reason = error.reason
+    if reason in (Reason.INSUFFICIENT_BALANCE, Reason.INSUFFICIENT_MARGIN):
         return insufficient_balance(currency, derivative)
-    if kind == "unknown_order":
-        return {"cancel": cancel_failed_order_gone, "amend": amend_failed_order_gone}.get(action, order_not_found)()
-    if kind == "missing_parameter":
-        return empty_parameter(field)
-    if kind == "bad_parameter" and error.field == "client_order_id":
-        return OkxError("51016", "Client order ID already exists.")
-    if kind == "filter_failure":
-        if "lot size" in error.message:
-            return lot_size_violation("")
-        if "min" in error.message:
-            return OkxError("51020", "Your order should meet or exceed the minimum order amount.")
-        if "max" in error.message:
-            return OkxError("51202", "Market order amount exceeds the maximum amount.")
+    if reason in (Reason.UNKNOWN_ORDER, Reason.ORDER_CLOSED):
+        return _ORDER_GONE.get(action, order_not_found)()
+    answer = ERRORS.get(reason)
+    if answer is None:
         return parameter_error(field)
-    if kind == "reduce_only_rejected":
-        return reduce_only_rejected()
-    if kind == "post_only_would_take":
-        return OkxError("51000", "Parameter ordType error: the post-only order would take liquidity.")
-    if kind == "fok_unfillable":
-        return OkxError("51000", "Parameter ordType error: the fill-or-kill order cannot be filled completely.")
-    if kind == "injected_reject":
-        return order_blocked("")
-    if kind == "rate_limited":
-        return rate_limited()
-    return parameter_error(field)
+    code, template, *status = answer
+    return OkxError(code, template.format(field=field), *status)

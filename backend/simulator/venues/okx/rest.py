@@ -18,6 +18,7 @@ from aiohttp import web
 
 from backend.simulator.core.errors import SimError
 from backend.simulator.core.orders import SimFill, SimOrder
+from backend.simulator.core.rest import rest_endpoint
 from backend.simulator.venues.okx import errors, orders, payloads, signing, streams, trading
 from backend.simulator.venues.okx.catalog import Listing
 from backend.simulator.venues.okx.errors import OkxError
@@ -93,7 +94,7 @@ def authenticate(venue: OkxVenue, request: web.Request, body: str) -> str:
 
 
 def _error_response(error: OkxError) -> web.Response:
-    return web.json_response({"code": error.code, "msg": error.msg, "data": []}, status=error.http_status,
+    return web.json_response({"code": error.code, "msg": error.msg, "data": []}, status=error.status,
                              dumps=_dumps)
 
 
@@ -105,32 +106,29 @@ def endpoint(venue: OkxVenue, handler: Handler, signed: bool, trade: bool = Fals
     """Wrap ``handler`` into an aiohttp handler. ``trade`` handlers return per-order rows; the envelope code is
     derived from them (``1`` all failed, ``2`` partly) as on OKX."""
 
-    async def handle(request: web.Request) -> web.Response:
+    async def run(request: web.Request) -> Any:
         body_text = await request.text()
-        try:
-            account_id = authenticate(venue, request, body_text) if signed else None
-            body: Any = None
-            if request.method == "POST":
-                if not body_text:
-                    raise OkxError("50000", "Body for POST request cannot be empty.", 400)
-                try:
-                    body = json.loads(body_text)
-                except ValueError:
-                    raise errors.json_syntax() from None
-            call = RestCall(venue, account_id, dict(request.query), body)
-            with venue.deferring_events():
-                data = handler(call)
-        except OkxError as error:
-            return _error_response(error)
-        except SimError as error:
-            return _error_response(errors.from_sim_error(error, "query", "", False))
+        account_id = authenticate(venue, request, body_text) if signed else None
+        body: Any = None
+        if request.method == "POST":
+            if not body_text:
+                raise OkxError("50000", "Body for POST request cannot be empty.", 400)
+            try:
+                body = json.loads(body_text)
+            except ValueError:
+                raise errors.json_syntax() from None
+        call = RestCall(venue, account_id, dict(request.query), body)
+        with venue.deferring_events():
+            return handler(call)
+
+    def answer(data: Any) -> web.Response:
         if trade:
             code = trading.envelope_code(data)
             msg = {"0": "", "1": "All operations failed", "2": "Bulk operation partially succeeded."}[code]
             return web.json_response({"code": code, "msg": msg, "data": data}, dumps=_dumps)
         return web.json_response({"code": "0", "msg": "", "data": data}, dumps=_dumps)
 
-    return handle
+    return rest_endpoint(run, answer, _error_response, lambda error: errors.from_sim_error(error, "query", "", False))
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
