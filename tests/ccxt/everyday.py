@@ -226,6 +226,11 @@ class EverydayCalls:
         limit = ex.create_order(PERP, "limit", "buy", profile.perp_amount,
                                 float(ex.price_to_precision(PERP, last * 0.9)))
         assert limit["id"] in [o["id"] for o in ex.fetch_open_orders(PERP)]
+        new_price = float(ex.price_to_precision(PERP, last * 0.85))
+        edited = ex.edit_order(limit["id"], PERP, "limit", "buy", profile.perp_amount * 2, new_price)
+        assert edited["id"] == limit["id"]
+        fetched = ex.fetch_order(limit["id"], PERP, profile.fetch_order_params)
+        assert near(fetched["price"], new_price) and near(fetched["amount"], profile.perp_amount * 2)
         trigger = float(ex.price_to_precision(PERP, last * 1.05))
         stop = ex.create_order(PERP, "market", "buy", profile.perp_amount, None, profile.perp_stop_params(trigger))
         waiting = [o for o in ex.fetch_open_orders(PERP, params=profile.perp_stop_query) if o["id"] == stop["id"]]
