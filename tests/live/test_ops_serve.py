@@ -34,7 +34,7 @@ async def api(db, fresh_dsn):
         await conn.execute(
             "INSERT INTO account_balances (trader_id, account_id, currency, total, free, locked, updated_at, updated_ns) "
             "VALUES ('A-001', 'OKX-master', 'USDT', 1000.123456789012345678, 900, 100.123456789012345678, now(), 1), "
-            "('A-001', 'BINANCE-spot', 'USDT', 5, 5, 0, now(), 1)")
+            "('A-001', 'BINANCE-spot', 'USDT', 5, 5, 0.00000000, now(), 1)")
         await conn.execute(
             "INSERT INTO unified_positions (trader_id, canonical_id, net_quantity, venue_positions, updated_at, "
             "updated_ns) VALUES ('A-001', 'BTC/USDT:USDT', 0.03, $1::jsonb, now(), 1)",
@@ -103,6 +103,8 @@ async def test_positions_carry_their_per_venue_breakdown_and_balances_stay_exact
     _, body = await _get(session, url + "/api/balances?venue=OKX")
     assert [(b["account_id"], b["total"], b["locked"]) for b in body["items"]] == [
         ("OKX-master", "1000.123456789012345678", "100.123456789012345678")]
+    _, body = await _get(session, url + "/api/balances?venue=BINANCE")
+    assert [(b["total"], b["locked"]) for b in body["items"]] == [("5", "0.00000000")]  # never 0E-8
 
 
 async def test_nodes_show_heartbeat_version_and_health(api, fresh_dsn):

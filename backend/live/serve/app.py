@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 from typing import Any
 
@@ -77,7 +78,8 @@ LISTS: dict[str, ListSpec] = {
 
 
 def _row(record: asyncpg.Record, drop: tuple[str, ...]) -> dict[str, Any]:
-    row = {k: v for k, v in record.items() if k not in drop}
+    # decimals as plain strings: 0E-8 -> "0.00000000", exact digits kept
+    row = {k: format(v, "f") if isinstance(v, Decimal) else v for k, v in record.items() if k not in drop}
     if isinstance(row.get("venue_positions"), str):  # jsonb arrives as text: one object per venue account
         row["venue_positions"] = list(msgspec.json.decode(row["venue_positions"]).values())
     return row
