@@ -7,13 +7,15 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from backend.simulator.config import SimConfig, SimConfigError
+from backend.simulator.config import DEMO_ACCOUNT_ID, SimConfig, SimConfigError
 from backend.simulator.core import funding
 from backend.simulator.core.clock import SimClock
 from backend.simulator.core.events import AccountUpdate
 from backend.simulator.core.funding import FundingPayment
 from backend.simulator.core.instruments import SimInstrument
 from backend.simulator.core.matching import SimExchange
+from backend.simulator.harness import run_simulator
+from tests.waiting import wait_until
 
 D = Decimal
 HOUR = 3_600_000
@@ -102,3 +104,18 @@ def test_config_names_bad_funding_fields() -> None:
         **config.venues["binance"].markets, "usdt_futures": bad_interval})}
     with pytest.raises(SimConfigError, match="usdt_futures.funding_interval_ms"):
         msgspec.structs.replace(config, venues=venues)
+
+
+async def test_the_server_settles_at_a_configured_interval_in_real_time() -> None:
+    config = SimConfig.default(["binance"], tick_interval_ms=0)
+    venue = config.venues["binance"]
+    fast = msgspec.structs.replace(venue.markets["usdt_futures"], funding_interval_ms=1000, funding_rate=D("0.002"))
+    config = msgspec.structs.replace(config, venues={"binance": msgspec.structs.replace(
+        venue, markets={**venue.markets, "usdt_futures": fast})})
+    async with run_simulator(config) as sim:
+        exchange = sim.exchange("binance", "usdt_futures")
+        assert exchange.funding is not None and exchange.funding.interval_ms == 1000
+        exchange.place_order(DEMO_ACCOUNT_ID, "BTCUSDT", "BUY", "MARKET", D("0.010"))
+        await wait_until(lambda: exchange.funding.payments(DEMO_ACCOUNT_ID) != [], "a funding settlement", timeout=5)
+        [payment, *_] = exchange.funding.payments(DEMO_ACCOUNT_ID)
+        assert payment.time_ms % 1000 == 0 and payment.rate == D("0.002") and payment.amount < 0
