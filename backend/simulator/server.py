@@ -275,6 +275,10 @@ def state_of(runtime: VenueRuntime) -> dict[str, Any]:
                 symbol: {"last": m.last_price, "bid": m.best_bid, "ask": m.best_ask, "liquidity": m.liquidity}
                 for symbol, m in exchange.markets.items()
             },
+            "funding": None if exchange.funding is None else {
+                "interval_ms": exchange.funding.interval_ms, "next_ms": exchange.funding.next_ms,
+                "rates": exchange.funding.rates,
+            },
             "accounts": accounts,
         }
     return msgspec.to_builtins({

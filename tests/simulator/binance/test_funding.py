@@ -30,6 +30,11 @@ async def test_premium_index_shows_mark_rate_and_next_settlement(sim, futures) -
         last, D("0.0001"), START_MS + DEFAULT_INTERVAL_MS)
     _, every = await futures.request("GET", "/fapi/v1/premiumIndex", signed=False)
     assert [i["symbol"] for i in every] == ["BTCUSDT", "ETHUSDT"]
+    state = sim.state("binance")["markets"]
+    assert state["usdt_futures"]["funding"] == {"interval_ms": DEFAULT_INTERVAL_MS,
+                                                "next_ms": START_MS + DEFAULT_INTERVAL_MS,
+                                                "rates": {"BTCUSDT": "0.0001", "ETHUSDT": "0.0001"}}
+    assert state["spot"]["funding"] is None
 
 
 async def test_settlement_is_account_update_funding_fee_and_income_not_a_trade(sim, session, futures) -> None:
