@@ -163,6 +163,11 @@ class OmsWriter:
         """Items in the journal that PostgreSQL does not have yet (0 without a journal)."""
         return self.journal.pending if self.journal is not None else 0
 
+    @property
+    def journal_accepting(self) -> bool:
+        """The journal takes appends now (False without one, or while it refuses them: disk full ...)."""
+        return self.journal is not None and not self._journal_failing
+
     # -- lifecycle -------------------------------------------------------------------------------------------------
 
     def start(self) -> None:

@@ -85,8 +85,8 @@ class NodeOpsSource:
 
     async def database(self) -> DatabaseStatus:
         writer = self._node.writer
-        journal = getattr(writer, "journal", None)
-        journal_ok = journal is not None and not getattr(writer, "_journal_failing", False)
+        journal = writer.journal
+        journal_ok = writer.journal_accepting
         down_for = 0.0 if self._down_since is None else time.monotonic() - self._down_since
         absorbing = not self._writable and journal_ok and down_for < self._grace
         error = self._db_error
@@ -98,10 +98,10 @@ class NodeOpsSource:
                               journal_depth=self.journal_depth())
 
     def queue_depth(self) -> int:
-        return int(self._node.writer.queue_depth)
+        return self._node.writer.queue_depth
 
     def journal_depth(self) -> int:
-        return int(getattr(self._node.writer, "journal_depth", 0))
+        return self._node.writer.journal_depth
 
     def fills_written(self) -> int:
         return self._node.writer.stats.fills_written
