@@ -35,6 +35,7 @@ from backend.live.config.trading_node_config import build_trading_node_config
 from backend.live.database import DatabaseError
 from backend.live.demo import run_demo
 from backend.live.node_commands import register as add_nodes_command
+from backend.live.oms.writer import TRANSIENT_DB_ERRORS
 from backend.live.ops.logs import EarlyLogs
 from backend.live.ops.node_ops import configure_node_logging
 from backend.live.serve.command import register as add_serve_commands
@@ -79,7 +80,10 @@ async def cmd_run(args: argparse.Namespace, console: Console) -> int:
             return EXIT_RUNTIME
         if node.writer.journal_depth:  # PostgreSQL did not take everything: the tables would show an old state
             return EXIT_OK
-        await report.print_tables(db, config.trader_id, console, report.TABLES)
+        try:
+            await report.print_tables(db, config.trader_id, console, report.TABLES)
+        except TRANSIENT_DB_ERRORS as exc:  # PostgreSQL went away after the writer's last commit
+            console.print(f"Tables not shown: PostgreSQL unreachable ({type(exc).__name__}: {exc})", highlight=False)
     finally:
         await db.close()
     return EXIT_OK

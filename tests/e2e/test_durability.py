@@ -323,6 +323,24 @@ def test_sigterm_with_postgres_down_exits_0_and_the_journal_is_written_on_restar
     assert rows(dsn, "SELECT kind, error FROM dead_letters") == []
 
 
+def test_sigterm_half_started_with_postgres_down_exits_0_with_one_line(setup) -> None:
+    """PostgreSQL goes away while the node is still starting (clients connecting, reconciliation): the stop abandons
+    the start, says in one line what waits in the journal, and exits 0 without a traceback."""
+    tmp_path, sim, dsn, proxy = setup
+    record = tmp_path / "events.log"
+    run = start(write_config(tmp_path, "DUR-001", market_orders(2), BINANCE, record), sim, proxy.dsn)
+    try:
+        wait_for("the node lock", lambda: any("Node lock for trader id DUR-001 taken" in line for line in run.lines),
+                 run)
+        proxy.cut()
+        code, out = run.stop()
+    finally:
+        run.kill()
+    assert code == 0, out
+    assert "Traceback" not in out, out
+    assert len([line for line in out.splitlines() if "wait in the OMS journal" in line]) == 1, out
+
+
 def order_statuses(dsn: str, trader_id: str) -> Counter:
     return Counter(r["status"] for r in rows(dsn, "SELECT status FROM unified_orders WHERE trader_id = $1", trader_id))
 

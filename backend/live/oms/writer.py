@@ -218,6 +218,9 @@ class OmsWriter:
             self._stopping = True
             self._wakeup.set()
             await self._task
+            if self.journal is not None:
+                log.info("OMS writer stopped: every item is in PostgreSQL, 0 items wait in the OMS journal %s",
+                         self.journal.directory)
         finally:
             self._task = None
             self._close_journal()
