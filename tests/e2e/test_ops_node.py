@@ -235,6 +235,8 @@ def test_ready_is_200_when_all_is_well(outcome):
     assert health["trader_state"] == "RUNNING" and health["database"]["writable"] is True
     assert {(c["client"], c["kind"], c["connected"]) for c in health["clients"]} == {
         ("BINANCE_SPOT", "data", True), ("BINANCE_SPOT", "exec", True)}
+    exec_client = next(c for c in health["clients"] if c["kind"] == "exec")
+    assert exec_client["private_stream_alive"] is True and exec_client["private_stream_state"] == "active"
 
 
 def test_the_bind_is_loopback_unless_configured(outcome):

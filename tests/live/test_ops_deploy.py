@@ -33,12 +33,13 @@ def test_every_metric_in_the_alerts_and_the_dashboard_exists():
     used = set(METRIC.findall(alerts)) | {m for e in expressions for m in METRIC.findall(e)}
     assert used and not used - exposed, f"not exposed by a node: {sorted(used - exposed)}"
     for name in ("live_fills_total", "live_dead_letters_total", "live_reconciliation_differences_total",
-                 "live_journal_depth", "live_client_stale"):
+                 "live_journal_depth", "live_client_stale", "live_client_private_stream_alive"):
         assert name in used, f"{name} is neither alerted on nor charted"
 
 
 def test_the_alert_rules_cover_the_failure_modes():
     alerts = (DEPLOY / "prometheus" / "alerts.yml").read_text()
     names = re.findall(r"- alert: (\w+)", alerts)
-    assert {"LiveClientStale", "LiveJournalGrowing", "LiveReconciliationDifferences", "LiveDeadLetters"} <= set(names)
+    assert {"LiveClientStale", "LivePrivateStreamDead", "LiveJournalGrowing", "LiveReconciliationDifferences",
+            "LiveDeadLetters"} <= set(names)
     assert len(names) == len(set(names))

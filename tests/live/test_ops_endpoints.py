@@ -22,7 +22,7 @@ class FakeNode:
         self.client_list = [
             ClientStatus("BINANCE_SPOT", "data", "BINANCE", True, False, 0, 0.2, last_public_age_secs=0.2),
             ClientStatus("BINANCE_SPOT", "exec", "BINANCE", True, False, 1, 1.5, last_private_age_secs=1.5,
-                         private_stream_alive=True),
+                         private_stream_alive=True, awaiting_answer_secs=0.4),
         ]
         self.db = DatabaseStatus(writable=True)
 
@@ -136,6 +136,10 @@ async def test_metrics_parse_with_prometheus_client_and_carry_the_node_figures(s
     assert samples[("live_oms_batch_write_seconds_count", ())] == 1
     exec_key = (("client", "BINANCE_SPOT"), ("kind", "exec"), ("venue", "BINANCE"))
     assert samples[("live_client_connected", exec_key)] == 1
+    assert samples[("live_client_private_stream_alive", exec_key)] == 1
+    assert samples[("live_client_awaiting_answer_seconds", exec_key)] == 0.4
+    assert ("live_client_private_stream_alive", (("client", "BINANCE_SPOT"), ("kind", "data"), ("venue", "BINANCE"))) \
+        not in samples  # data clients have no private stream
     assert samples[("live_client_last_message_age_seconds", (*exec_key[:2], ("stream", "private"), exec_key[2]))] == 1.5
     assert samples[("live_node_info", (("trader_id", "OPS-001"), ("version", "9.9.9")))] == 1
 

@@ -150,13 +150,22 @@ class NodeCollector(Collector):
         age = GaugeMetricFamily("live_client_last_message_age_seconds",
                                 "Seconds since the client's last message (stream: any, public, private)",
                                 labels=(*labels, "stream"))
+        alive = GaugeMetricFamily("live_client_private_stream_alive",
+                                  "Execution clients: 1 while the private stream is alive (see /health)", labels=labels)
+        awaiting = GaugeMetricFamily("live_client_awaiting_answer_seconds",
+                                     "Execution clients: age of the oldest order command the venue has not answered",
+                                     labels=labels)
         for client in source.clients():
             key = (client.client, client.kind, client.venue)
             connected.add_metric(key, 1 if client.connected else 0)
+            if client.private_stream_alive is not None:
+                alive.add_metric(key, 1 if client.private_stream_alive else 0)
+            if client.awaiting_answer_secs is not None:
+                awaiting.add_metric(key, client.awaiting_answer_secs)
             stale.add_metric(key, 1 if client.stale else 0)
             reconnects.add_metric(key, client.reconnects)
             for stream, value in (("any", client.last_message_age_secs), ("public", client.last_public_age_secs),
                                   ("private", client.last_private_age_secs)):
                 if value is not None:
                     age.add_metric((*key, stream), value)
-        yield from (connected, stale, reconnects, age)
+        yield from (connected, stale, reconnects, age, alive, awaiting)

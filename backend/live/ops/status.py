@@ -25,6 +25,9 @@ class ClientStatus(msgspec.Struct, frozen=True):
     last_private_age_secs: float | None = None
     private_stream_alive: bool | None = None  # exec clients: the venue's private (user data) stream; None: n/a
     private_stream_detail: str | None = None  # why it is not alive, when the node knows
+    private_stream_state: str | None = None  # active / reconnecting / down / unknown
+    private_stream_reconnects: int | None = None  # reconnects of the private WebSockets inside the adapter
+    awaiting_answer_secs: float | None = None  # the oldest order command the venue has not answered yet
 
 
 class DatabaseStatus(msgspec.Struct, frozen=True):
