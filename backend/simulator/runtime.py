@@ -115,3 +115,9 @@ def venue_module(venue: str) -> VenueModule:
         if exc.name == name:
             raise RuntimeError(f"venue {venue!r}: no simulator package {name}") from None
         raise
+
+
+def http_and_ws(url: str) -> tuple[str, str]:
+    """An app's base URL (``http://host:port``) and the same base for WebSockets (``ws://host:port``)."""
+    http = url.rstrip("/")
+    return http, "ws" + http.removeprefix("http")

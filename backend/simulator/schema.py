@@ -199,8 +199,31 @@ def instrument(symbol: str, base: str, kind: str, tick: str, lot: str, min_qty: 
                          start_price=D(price), liquidity=D(liquidity), contract_size=D(contract_size))
 
 
-def first_hmac_key(settings: VenueConfig) -> ApiKeyConfig | None:
-    """The first account's first HMAC key (the one a venue exports as its ``SIM_*`` credentials)."""
+def demo_market(maker: str, taker: str, *rows: tuple[str, ...]) -> MarketConfig:
+    """A demo market: its fees and one instrument per row (the arguments of ``instrument``, as strings)."""
+    return MarketConfig(instruments=tuple(instrument(*row) for row in rows),
+                        fees=FeeSchedule(maker=D(maker), taker=D(taker)))
+
+
+def demo_venue(markets: dict[str, MarketConfig], keys: tuple[ApiKeyConfig, ...],
+               balances: dict[str, dict[str, Decimal]], unified: bool = False) -> VenueConfig:
+    """A venue's demo content: ``markets`` and the one demo account (``DEMO_ACCOUNT_ID``) with ``keys``."""
+    return VenueConfig(markets=markets, unified=unified,
+                       accounts=(AccountConfig(account_id=DEMO_ACCOUNT_ID, keys=keys, balances=balances),))
+
+
+DEMO_WALLET = {"USDT": "100000", "BTC": "2", "ETH": "20"}  # what every demo spot (or unified) wallet holds
+
+
+def hmac_credential_env(settings: VenueConfig, prefix: str) -> dict[str, str]:
+    """``<prefix>_API_KEY`` / ``_API_SECRET`` (and ``_PASSPHRASE`` when the key has one): the first account's first
+    HMAC key, the ``SIM_*`` credential variables of a venue."""
     if not settings.accounts:
-        return None
-    return next((k for k in settings.accounts[0].keys if k.key_type == "hmac"), None)
+        return {}
+    key = next((k for k in settings.accounts[0].keys if k.key_type == "hmac"), None)
+    if key is None:
+        return {}
+    env = {f"{prefix}_API_KEY": key.api_key, f"{prefix}_API_SECRET": key.api_secret}
+    if key.passphrase:
+        env[f"{prefix}_PASSPHRASE"] = key.passphrase
+    return env

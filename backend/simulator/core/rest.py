@@ -33,3 +33,13 @@ def rest_endpoint(
         return answer(result)
 
     return handle
+
+
+def integer_param(value: str | None, invalid: Callable[[], VenueError]) -> int | None:
+    """``value`` as an integer (None when absent), or the venue's ``invalid()`` error when it is not one."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise invalid() from None

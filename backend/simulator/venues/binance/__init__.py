@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from backend.simulator.runtime import http_and_ws
 from backend.simulator.venues.binance import errors, events, futures, market_extra, spot
 from backend.simulator.venues.binance.defaults import credential_env, default_config
 from backend.simulator.venues.binance.market import BinanceMarket
@@ -60,16 +61,14 @@ def endpoint_env(urls: dict[str, str]) -> dict[str, str]:
     """Environment variables naming the URLs an adapter config needs, per market app that runs."""
     env: dict[str, str] = {}
     if "spot" in urls:
-        http = urls["spot"].rstrip("/")
-        ws = "ws" + http[len("http"):]
+        http, ws = http_and_ws(urls["spot"])
         env.update({
             "SIM_BINANCE_SPOT_HTTP": http,
             "SIM_BINANCE_SPOT_WS": ws,
             "SIM_BINANCE_SPOT_WS_API": f"{ws}/ws-api/v3",
         })
     if "usdt_futures" in urls:
-        http = urls["usdt_futures"].rstrip("/")
-        ws = "ws" + http[len("http"):]
+        http, ws = http_and_ws(urls["usdt_futures"])
         env.update({
             "SIM_BINANCE_FUTURES_HTTP": http,
             "SIM_BINANCE_FUTURES_WS": ws,

@@ -13,15 +13,14 @@ from decimal import Decimal as D
 
 from nacl.signing import SigningKey
 
-from backend.simulator.core.accounts import FeeSchedule
 from backend.simulator.schema import (
-    DEMO_ACCOUNT_ID,
+    DEMO_WALLET,
     SPKI_ED25519_PREFIX,
-    AccountConfig,
     ApiKeyConfig,
-    MarketConfig,
     VenueConfig,
-    instrument,
+    demo_market,
+    demo_venue,
+    hmac_credential_env,
 )
 
 _PKCS8_ED25519_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
@@ -42,28 +41,21 @@ DEMO_BINANCE_ED25519_KEY = "simBinanceDemoEd25519Key0000000000000000000000000000
 
 
 def default_config() -> VenueConfig:
-    """The demo content: two markets, the demo account and its keys."""
-    return VenueConfig(
-        markets={
-            "spot": MarketConfig(instruments=(
-                instrument("BTCUSDT", "BTC", "spot", "0.01", "0.00001", "0.00001", "5", "50000", "1"),
-                instrument("ETHUSDT", "ETH", "spot", "0.01", "0.0001", "0.0001", "5", "3000", "10"),
-            ), fees=FeeSchedule(maker=D("0.001"), taker=D("0.001"))),
-            "usdt_futures": MarketConfig(instruments=(
-                instrument("BTCUSDT", "BTC", "perpetual", "0.1", "0.001", "0.001", "100", "50000", "1"),
-                instrument("ETHUSDT", "ETH", "perpetual", "0.01", "0.001", "0.001", "20", "3000", "10"),
-            ), fees=FeeSchedule(maker=D("0.0002"), taker=D("0.0005"))),
-        },
-        accounts=(AccountConfig(
-            account_id=DEMO_ACCOUNT_ID,
-            keys=(
-                ApiKeyConfig(api_key=DEMO_BINANCE_HMAC_KEY, api_secret=DEMO_BINANCE_HMAC_SECRET),
-                ApiKeyConfig(api_key=DEMO_BINANCE_ED25519_KEY, key_type="ed25519",
-                             public_key=DEMO_BINANCE_ED25519_PUBLIC_KEY_PEM),
-            ),
-            balances={"spot": {"USDT": D("100000"), "BTC": D("2"), "ETH": D("20")}, "usdt_futures": {"USDT": D("100000")}},
-        ),),
+    """Spot and USD-M futures, each market with its own wallet; an HMAC and an Ed25519 key."""
+    markets = {
+        "spot": demo_market("0.001", "0.001",
+                            ("BTCUSDT", "BTC", "spot", "0.01", "0.00001", "0.00001", "5", "50000", "1"),
+                            ("ETHUSDT", "ETH", "spot", "0.01", "0.0001", "0.0001", "5", "3000", "10")),
+        "usdt_futures": demo_market("0.0002", "0.0005",
+                                    ("BTCUSDT", "BTC", "perpetual", "0.1", "0.001", "0.001", "100", "50000", "1"),
+                                    ("ETHUSDT", "ETH", "perpetual", "0.01", "0.001", "0.001", "20", "3000", "10")),
+    }
+    keys = (
+        ApiKeyConfig(api_key=DEMO_BINANCE_HMAC_KEY, api_secret=DEMO_BINANCE_HMAC_SECRET),
+        ApiKeyConfig(api_key=DEMO_BINANCE_ED25519_KEY, key_type="ed25519", public_key=DEMO_BINANCE_ED25519_PUBLIC_KEY_PEM),
     )
+    spot_wallet = {asset: D(amount) for asset, amount in DEMO_WALLET.items()}
+    return demo_venue(markets, keys, {"spot": spot_wallet, "usdt_futures": {"USDT": D("100000")}})
 
 
 def pem_body(pem: str) -> str:
@@ -78,12 +70,8 @@ def credential_env(settings: VenueConfig) -> dict[str, str]:
     The simulator knows a private key only for its own demo key (a config brings public keys only)."""
     if not settings.accounts:
         return {}
-    env: dict[str, str] = {}
-    keys = settings.accounts[0].keys
-    hmac = next((k for k in keys if k.key_type == "hmac"), None)
-    if hmac is not None:
-        env.update(SIM_BINANCE_API_KEY=hmac.api_key, SIM_BINANCE_API_SECRET=hmac.api_secret)
-    ed25519 = next((k for k in keys if k.key_type == "ed25519"), None)
+    env = hmac_credential_env(settings, "SIM_BINANCE")
+    ed25519 = next((k for k in settings.accounts[0].keys if k.key_type == "ed25519"), None)
     if ed25519 is not None and ed25519.public_key.strip() == DEMO_BINANCE_ED25519_PUBLIC_KEY_PEM.strip():
         env["SIM_BINANCE_ED25519_API_KEY"] = ed25519.api_key
         env["SIM_BINANCE_ED25519_PRIVATE_KEY"] = pem_body(DEMO_BINANCE_ED25519_PRIVATE_KEY_PEM)

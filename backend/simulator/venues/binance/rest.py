@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 import msgspec
 from aiohttp import web
 
-from backend.simulator.core.rest import rest_endpoint
+from backend.simulator.core.rest import integer_param, rest_endpoint
 from backend.simulator.venues.binance import errors, signing
 from backend.simulator.venues.binance.errors import BinanceApiError, Market
 from backend.simulator.venues.binance.signing import Authenticator
@@ -49,13 +49,7 @@ class Call:
         return value
 
     def integer(self, name: str) -> int | None:
-        value = self.get(name)
-        if value is None:
-            return None
-        try:
-            return int(value)
-        except ValueError:
-            raise errors.malformed_parameter(name) from None
+        return integer_param(self.get(name), lambda: errors.malformed_parameter(name))
 
 
 Handler = Callable[[Call], Any]

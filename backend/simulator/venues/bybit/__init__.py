@@ -10,7 +10,7 @@ import time
 
 from aiohttp import web
 
-from backend.simulator.runtime import VenueRuntime
+from backend.simulator.runtime import VenueRuntime, http_and_ws
 from backend.simulator.venues.bybit import market_extra, payloads, rest
 from backend.simulator.venues.bybit.defaults import credential_env, default_config
 from backend.simulator.venues.bybit.venue import BybitVenue
@@ -36,8 +36,7 @@ def create_apps(runtime: VenueRuntime) -> dict[str, web.Application]:
 def endpoint_env(urls: dict[str, str]) -> dict[str, str]:
     """``SIM_BYBIT_WS_PUBLIC`` is the public-stream base for ``BybitPublicWsDataClientConfig.base_url_ws_public``
     (the client appends ``/spot`` or ``/linear``); the per-product URLs are given too."""
-    http = urls["main"].rstrip("/")
-    ws = "ws" + http.removeprefix("http")
+    http, ws = http_and_ws(urls["main"])
     return {
         "SIM_BYBIT_HTTP": http,
         "SIM_BYBIT_WS_PUBLIC": f"{ws}/v5/public",

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from backend.simulator.runtime import http_and_ws
 from backend.simulator.venues.okx import algo, errors, market_extra, rest, streams, ws_business, ws_private, ws_public
 from backend.simulator.venues.okx.defaults import credential_env, default_config
 from backend.simulator.venues.okx.state import OkxVenue
@@ -43,14 +44,8 @@ def create_apps(runtime: VenueRuntime) -> dict[str, web.Application]:
 
 
 def endpoint_env(urls: dict[str, str]) -> dict[str, str]:
-    http = urls["main"].rstrip("/")
-    ws = "ws" + http.removeprefix("http")
-    return {
-        "SIM_OKX_HTTP": http,
-        "SIM_OKX_WS_PUBLIC": f"{ws}{WS_PATHS['public']}",
-        "SIM_OKX_WS_PRIVATE": f"{ws}{WS_PATHS['private']}",
-        "SIM_OKX_WS_BUSINESS": f"{ws}{WS_PATHS['business']}",
-    }
+    http, ws = http_and_ws(urls["main"])
+    return {"SIM_OKX_HTTP": http} | {f"SIM_OKX_WS_{name.upper()}": ws + path for name, path in WS_PATHS.items()}
 
 
 def fault_response(status: int) -> web.Response:

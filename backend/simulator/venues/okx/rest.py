@@ -18,7 +18,7 @@ from aiohttp import web
 
 from backend.simulator.core.errors import SimError
 from backend.simulator.core.orders import SimFill, SimOrder
-from backend.simulator.core.rest import rest_endpoint
+from backend.simulator.core.rest import integer_param, rest_endpoint
 from backend.simulator.venues.okx import errors, orders, payloads, signing, streams, trading
 from backend.simulator.venues.okx.catalog import Listing
 from backend.simulator.venues.okx.errors import OkxError
@@ -135,13 +135,7 @@ def endpoint(venue: OkxVenue, handler: Handler, signed: bool, trade: bool = Fals
 
 
 def _int_param(call: RestCall, name: str) -> int | None:
-    value = call.param(name)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise errors.parameter_error(name) from None
+    return integer_param(call.param(name), lambda: errors.parameter_error(name))
 
 
 def _listings(call: RestCall, inst_type_required: bool) -> tuple[Listing, ...]:
