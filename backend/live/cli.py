@@ -34,6 +34,7 @@ from backend.live.cli_support import (
 from backend.live.config.trading_node_config import build_trading_node_config
 from backend.live.database import DatabaseError
 from backend.live.demo import run_demo
+from backend.live.firm_positions import print_firm_positions
 from backend.live.node_commands import register as add_nodes_command
 from backend.live.oms.writer import TRANSIENT_DB_ERRORS
 from backend.live.ops.logs import EarlyLogs
@@ -131,6 +132,9 @@ async def cmd_show(args: argparse.Namespace, console: Console) -> int:
     config = load(args.config) if args.config else None
     db = await open_database(config)
     try:
+        if getattr(args, "all_traders", False):
+            await print_firm_positions(db, console)
+            return EXIT_OK
         trader_id = await trader_id_for(db.pool, config, args.trader_id)
         await report.print_tables(db, trader_id, console, [args.command], venue=getattr(args, "venue", None),
                                   open_only=getattr(args, "open", False))
@@ -149,6 +153,9 @@ def add_listing_commands(sub: Any) -> None:
             show.add_argument("--venue", type=str.upper)
         if name == "orders":
             show.add_argument("--open", action="store_true", help="only orders that are not final")
+        if name == "positions":
+            show.add_argument("--all-traders", action="store_true",
+                              help="firm-wide: every trader id's positions netted per canonical instrument")
 
 
 # -- entry point -------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ BALANCE_COLUMNS = ("venue", "account_id", "margin_model", "currency", "total", "
 MARGIN_COLUMNS = ("venue", "account_id", "margin_key", "currency", "initial", "maintenance", "updated_at")
 HEALTH_COLUMNS = ("client", "kind", "venue", "connected", "last_message_age_secs", "stale", "reconnects")
 MIGRATION_COLUMNS = ("version", "name", "applied_at")
-FREE_TEXT_COLUMNS = {"reason", "venues"}
+FREE_TEXT_COLUMNS = {"reason", "venues", "traders"}
 TABLES = ("orders", "fills", "positions", "balances")  # what `live run` and `live demo` print at the end
 
 

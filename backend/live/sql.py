@@ -562,3 +562,13 @@ UPDATE accounts SET margin_model = $3, base_currency = COALESCE($4, base_currenc
     last_update_at = COALESCE($5, last_update_at), last_update_ns = $6
 WHERE trader_id = $1 AND account_id = $2
 """
+
+# --- firm-wide positions (H8): unified_positions_all (migration 0005) nets every trader id per canonical instrument ---
+# The finest tick of any trader's instrument in the canonical id, for showing the entry price.
+FIRM_POSITIONS = """
+SELECT f.canonical_id, f.net_quantity, f.avg_entry_price, f.realized_pnl, f.unrealized_pnl, f.pnl_currency,
+       f.trader_positions, f.open_traders, f.updated_at,
+       (SELECT min(i.price_increment) FROM instruments i WHERE i.canonical_id = f.canonical_id) AS price_increment
+FROM unified_positions_all f
+ORDER BY f.canonical_id
+"""
