@@ -46,8 +46,11 @@ class NodeLockHeld(RuntimeError):
     """Another node runs with this trader id; the message names it (host, pid, since)."""
 
 
-def describe_holder(trader_id: str, holder: asyncpg.Record | None) -> str:
-    if holder is None:
+def describe_holder(trader_id: str, holder: asyncpg.Record | None, me: tuple[str, int, datetime | None] | None = None
+                    ) -> str:
+    """Who holds the trader id, from its ``nodes`` row; ``me`` (host, pid, started): a row that is still this node's
+    own says nothing of the holder."""
+    if holder is None or (me is not None and (holder["host"], holder["pid"], holder["started_at"]) == me):
         return f"trader id {trader_id} is already held by another node (not recorded in the nodes table)"
     since = holder["started_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     beat = (datetime.now(UTC) - holder["last_heartbeat"]).total_seconds()
@@ -129,8 +132,8 @@ class NodeLock:
         conn = await self._connect()
         try:
             if not await conn.fetchval(sql.TRY_NODE_LOCK, self.key):
-                raise NodeLockHeld(describe_holder(self.trader_id, await conn.fetchrow(sql.SELECT_NODE,
-                                                                                        self.trader_id)))
+                holder = await conn.fetchrow(sql.SELECT_NODE, self.trader_id)
+                raise NodeLockHeld(describe_holder(self.trader_id, holder, (self.host, self.pid, self.started_at)))
             await conn.execute(sql.NODE_HEARTBEAT, self.trader_id, self.host, self.pid)
         except BaseException:
             await _close_quietly(conn)

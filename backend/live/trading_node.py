@@ -212,7 +212,8 @@ class LiveTradingNode:
             except TimeoutError:
                 pass
             log.info("Stopping LiveTradingNode %s (%s)", self.trader_id,
-                     "signal" if stop_requested.is_set() else f"--duration {duration_secs} s")
+                     "node lock lost" if self.lock_lost else "signal" if stop_requested.is_set()
+                     else f"--duration {duration_secs} s")
             if before_stop is not None:
                 before_stop(self)
         finally:

@@ -341,6 +341,42 @@ def test_sigterm_half_started_with_postgres_down_exits_0_with_one_line(setup) ->
     assert len([line for line in out.splitlines() if "wait in the OMS journal" in line]) == 1, out
 
 
+def test_a_node_whose_lock_another_node_took_stops_trading_and_exits_1(setup) -> None:
+    """The lock's connection dies (its server session killed) and another holder takes the trader id before the
+    node's heartbeat retakes it: the node stops, saying so, with exit 1."""
+    tmp_path, sim, dsn, proxy = setup
+    run = start(write_config(tmp_path, "DUR-001", [], BINANCE, tmp_path / "events.log"), sim, dsn)
+
+    async def usurp() -> None:
+        import asyncpg
+
+        from backend.live.node_lock import lock_key
+
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                               "WHERE application_name = 'live-node DUR-001'")
+            for _ in range(100):
+                if await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key("DUR-001")):
+                    break
+                await asyncio.sleep(0.01)
+            else:
+                raise AssertionError("the killed session's lock was not released")
+            code, out = await asyncio.to_thread(run.wait, 60)
+        finally:
+            await conn.close()
+        assert code == 1, out
+        assert "Node stopped trading: trader id DUR-001 is already held by another node (not recorded in the nodes " \
+            "table)" in out, out
+        assert "Traceback" not in out, out
+
+    try:
+        wait_for("RUNNING", lambda: run.running, run)
+        asyncio.run(usurp())
+    finally:
+        run.kill()
+
+
 def order_statuses(dsn: str, trader_id: str) -> Counter:
     return Counter(r["status"] for r in rows(dsn, "SELECT status FROM unified_orders WHERE trader_id = $1", trader_id))
 
