@@ -159,11 +159,12 @@ RETURNING error
 # fully filled -> FILLED (terminal), partly filled and not yet terminal -> PARTIALLY_FILLED. Fills that sum to more
 # than the order's quantity are a conflict: recorded in reconciliation_events, filled_qty held at the quantity.
 RECOMPUTE_ORDER_FILLS = """
-WITH totals AS (
-    SELECT f.client_order_id, sum(f.quantity) AS qty, sum(f.quantity * f.price) AS notional
-    FROM fills f
-    WHERE f.trader_id = $1 AND f.client_order_id = ANY($2::text[])
-    GROUP BY f.client_order_id
+WITH totals AS (  -- one index lookup per order (never a scan of the trader's whole fill history)
+    SELECT ids.client_order_id, t.qty, t.notional
+    FROM unnest($2::text[]) AS ids(client_order_id)
+    CROSS JOIN LATERAL (SELECT sum(f.quantity) AS qty, sum(f.quantity * f.price) AS notional FROM fills f
+                        WHERE f.trader_id = $1 AND f.client_order_id = ids.client_order_id) AS t
+    WHERE t.qty IS NOT NULL
 ), overfilled AS (
     INSERT INTO reconciliation_events AS r (trader_id, source, account_id, instrument_id, client_order_id,
         venue_order_id, kind, oms_value, venue_value, detail, action, resolved, dedupe_key)
