@@ -1,8 +1,8 @@
 """Shared fixtures: a real PostgreSQL server and a fresh database per test that needs one.
 
-The server is the one `LIVE_TEST_DATABASE_URL` names, else an embedded PostgreSQL (pgserver) started under a
-temporary directory for this test session (one per xdist worker) and stopped, its directory removed, when the session
-ends. Each `fresh_dsn` (and `db`) is a new database on that server, a copy of one migrated once per session
+The server is the one `LIVE_TEST_DATABASE_URL` names, else an embedded PostgreSQL (pgserver's binaries, on 127.0.0.1
+and a free port, like a machine's service) started under a temporary directory for this test session (one per xdist
+worker) and stopped, its directory removed, when the session ends. Each `fresh_dsn` (and `db`) is a new database on that server, a copy of one migrated once per session
 (CREATE DATABASE ... TEMPLATE) so that a test does not pay for the migrations; `empty_dsn` is a new, empty one.
 """
 
@@ -12,15 +12,19 @@ import asyncio
 import contextlib
 import os
 import shutil
+import socket
+import stat
+import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
-from backend.live.database import Database, start_embedded_server, stop_embedded_server
+from backend.live.database import Database, stop_embedded_server
 
 
 def _with_database(dsn: str, database: str) -> str:
@@ -28,17 +32,49 @@ def _with_database(dsn: str, database: str) -> str:
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_tcp_server(data_dir: str) -> str:
+    """initdb + start pgserver's PostgreSQL binaries listening on 127.0.0.1 (pgserver itself only opens a Unix
+    socket): tests that put a TCP proxy in front of the database (outages) work as with a machine's service. As root
+    the server runs as pgserver's ``pgserver`` user, as pgserver does it."""
+    from pgserver._commands import POSTGRES_BIN_PATH
+    from pgserver.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    os.mkdir(data_dir)
+    run_as: dict[str, object] = {}
+    if os.geteuid() == 0:
+        entry = ensure_user_exists("pgserver")
+        ensure_prefix_permissions(Path(data_dir))
+        readable = stat.S_IRGRP | stat.S_IROTH
+        ensure_folder_permissions(POSTGRES_BIN_PATH, readable | stat.S_IXGRP | stat.S_IXOTH)
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", readable)
+        os.chown(data_dir, entry.pw_uid, entry.pw_gid)
+        run_as = {"user": entry.pw_uid}
+    subprocess.run([str(POSTGRES_BIN_PATH / "initdb"), "-D", data_dir, "--auth=trust", "--encoding=utf8",
+                    "-U", "postgres"], check=True, capture_output=True, **run_as)
+    port = _free_port()
+    subprocess.run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", data_dir, "-w", "-l", os.path.join(data_dir, "log"),
+                    "-o", f"-h 127.0.0.1 -p {port} -k {data_dir}", "start"], check=True, capture_output=True,
+                   timeout=60, **run_as)
+    return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+
 @contextlib.contextmanager
 def embedded_test_server() -> Iterator[str]:
-    """An embedded PostgreSQL for this process; yields its DSN, then stops it and removes its files.
+    """An embedded PostgreSQL (pgserver's binaries) on 127.0.0.1 for this process; yields its DSN, then stops it and
+    removes its files.
 
-    Not under pytest's temporary directory: as root, pgserver runs PostgreSQL as the ``pgserver`` user, which must
-    enter every parent directory, and pytest keeps ``/tmp/pytest-of-root`` at mode 0700 (resetting it at each
-    worker's start)."""
+    Not under pytest's temporary directory: as root, PostgreSQL runs as the ``pgserver`` user, which must enter every
+    parent directory, and pytest keeps ``/tmp/pytest-of-root`` at mode 0700 (resetting it at each worker's start)."""
     base = tempfile.mkdtemp(prefix="live-test-pg-")
     data_dir = os.path.join(base, "pgdata")
     try:
-        yield start_embedded_server(data_dir, keep_running=False)
+        yield _start_tcp_server(data_dir)
     finally:
         stop_embedded_server(data_dir)
         shutil.rmtree(base, ignore_errors=True)

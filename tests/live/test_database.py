@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import psutil
@@ -174,9 +174,10 @@ def embedded_dir() -> Iterator[Path]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _postgres_processes_of(data_dir: Path) -> list[int]:
+def _postgres_processes_of(marker: Path | str) -> list[int]:
+    """The processes whose command line holds ``marker`` (a data directory, ``-p PORT``)."""
     return [p.pid for p in psutil.process_iter(["cmdline"])
-            if p.info["cmdline"] and str(data_dir) in " ".join(p.info["cmdline"])]
+            if p.info["cmdline"] and str(marker) in " ".join(p.info["cmdline"]) + " "]
 
 
 async def test_embedded_server_starts_reports_its_status_and_stops(embedded_dir: Path) -> None:
@@ -218,7 +219,7 @@ def test_default_data_dir_does_not_depend_on_the_working_directory(monkeypatch, 
     assert default_data_dir() == Path("/relative/pg")  # resolved once, against the directory it was set in
 
 
-def test_test_session_without_a_server_stops_its_embedded_server(tmp_path: Path) -> None:
+async def test_test_session_without_a_server_stops_its_embedded_server(tmp_path: Path) -> None:
     """What ``make test`` does on a machine without PostgreSQL: the session's embedded server is gone afterwards."""
     record = tmp_path / "dsn.txt"
     (tmp_path / "test_inner.py").write_text(
@@ -232,10 +233,11 @@ def test_test_session_without_a_server_stops_its_embedded_server(tmp_path: Path)
         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    socket_dir = Path(parse_qs(urlsplit(record.read_text()).query)["host"][0])
-    assert socket_dir.name == "pgdata"
-    assert _postgres_processes_of(socket_dir) == []
-    assert not socket_dir.exists()
+    port = urlsplit(record.read_text()).port
+    assert port is not None and port != 5432  # its own server, not the machine's
+    assert _postgres_processes_of(f"-p {port} ") == []
+    with pytest.raises(OSError):
+        await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", timeout=5)
 
 
 def _live(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

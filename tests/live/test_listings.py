@@ -58,13 +58,13 @@ async def listing(db: Database, which: str, width: int = 400, **filters) -> str:
     return output.getvalue()
 
 
-async def test_prices_at_the_instruments_tick_quantities_without_trailing_zeros(db):
+async def test_prices_at_the_instruments_tick_quantities_as_stored(db):
     await seed(db, orders=1)
     orders, positions = await listing(db, "orders"), await listing(db, "positions")
     assert "50003.3" in orders and "50003.25666" not in orders  # avg_px at the 0.1 tick
     assert "50000.1 " in orders and "50000.10000000" not in orders
     assert "50003.3" in positions and "50003.25666666666666666666667" not in positions
-    assert "0.05 " in positions and "0.050" not in positions
+    assert "0.050 " in positions and "0.010 " in orders
 
 
 async def test_limit_shows_the_most_recent_rows_and_says_how_many_matched(db):
@@ -126,4 +126,5 @@ def test_every_listing_takes_limit_and_since(fresh_dsn, monkeypatch, capsys):
 
 def test_cell_never_prints_an_exponent():
     assert report.cell(Decimal("1E+1")) == "10" and report.cell(Decimal("0E-8")) == "0"
+    assert report.cell(Decimal("99499.44990110")) == "99499.44990110"
     assert report.cell(Decimal("2849.67000000"), Decimal("0.01")) == "2849.67"
