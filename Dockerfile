@@ -16,6 +16,7 @@ RUN useradd --system --create-home --home-dir /var/lib/live-trading --uid 10001 
 WORKDIR /opt/live-trading
 COPY pyproject.toml ./
 COPY backend ./backend
+COPY configs ./configs
 RUN pip install . && rm -rf /root/.cache
 
 USER live
