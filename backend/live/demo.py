@@ -5,6 +5,10 @@ writes the URLs and demo credentials of every venue it serves to an env file onc
 loads ``configs/local-sim.json`` with those variables, runs the scripted demo strategy for ``duration_secs``, stops
 the node gracefully (every queued event is written) and prints orders, fills, positions and balances.
 
+Each demo starts over: the simulator starts with fresh accounts, so the rows an earlier demo left under the demo's
+trader id (orders still "open" at a simulator that is gone, fills of positions the new simulator never had) are
+removed first, and the tables printed at the end agree with each other after any number of runs.
+
 The config ships inside the package (``backend/live/configs/local-sim.json``, a link to the repository's
 ``configs/local-sim.json`` that a wheel stores as a file), so an installed ``live demo`` finds it from any directory.
 """
@@ -13,8 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,7 +33,8 @@ from rich.console import Console
 from backend.live import report
 from backend.live.config.loader import LiveConfigLoader
 from backend.live.config.schema import LiveConfig
-from backend.live.database import DEFAULT_DATA_DIR, Database
+from backend.live.database import Database, delete_trader
+from backend.live.node_lock import lock_key
 from backend.live.trading_node import LiveTradingNode
 
 DEMO_CONFIG = files("backend.live") / "configs" / "local-sim.json"
@@ -42,13 +47,14 @@ class DemoError(RuntimeError):
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines; a double-quoted value is JSON-escaped (a PEM key's newlines come as ``\\n``)."""
+    """``KEY=VALUE`` lines as ``venuesim --env-file`` writes them: a value is plain or single-quoted (shell style)."""
     env = {}
     for line in path.read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             key, _, value = line.partition("=")
             value = value.strip()
-            env[key.strip()] = json.loads(value) if value.startswith('"') else value
+            quoted = len(value) >= 2 and value[0] == value[-1] == "'"
+            env[key.strip()] = value[1:-1] if quoted else value
     return env
 
 
@@ -95,7 +101,7 @@ async def simulator_process(work_dir: Path, venues: tuple[str, ...] = DEMO_VENUE
 
 
 async def run_demo(console: Console, duration_secs: float = 20.0, work_dir: Path = Path(".live")) -> int:
-    database = await Database.connect(os.environ.get("LIVE_DATABASE_URL") or None, data_dir=DEFAULT_DATA_DIR)
+    database = await Database.connect(os.environ.get("LIVE_DATABASE_URL") or None)
     try:
         tables = await report.table_names(database)
         console.print(f"PostgreSQL ready ({len(tables)} tables: {', '.join(tables)})")
@@ -103,11 +109,12 @@ async def run_demo(console: Console, duration_secs: float = 20.0, work_dir: Path
             console.print(f"Simulator running: {', '.join(sorted(k for k in sim_env if k.endswith('_HTTP')))}")
             env = {**os.environ, **sim_env, "LIVE_DATABASE_URL": ""}
             config = demo_config(env, work_dir)
+            await start_over(database, config, console)
             console.print(f"Trading for {duration_secs:.0f} s on {', '.join(config.trading_node.exec_clients)} ...")
             if not await report.run_and_report(console, LiveTradingNode(config, database), duration_secs):
                 return 1
-        console.print(f"Tables of trader {config.trader_id}: every demo run so far (the embedded database under "
-                      f"{DEFAULT_DATA_DIR} persists; remove it to start over).")
+        console.print(f"Tables of trader {config.trader_id}: this demo run (the next one starts over; "
+                      "`live db status` shows where the database is).")
         await report.print_tables(database, config.trader_id, console, report.TABLES)
     except DemoError as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
@@ -115,6 +122,16 @@ async def run_demo(console: Console, duration_secs: float = 20.0, work_dir: Path
     finally:
         await database.close()
     return 0
+
+
+async def start_over(database: Database, config: LiveConfig, console: Console) -> None:
+    """Forget what earlier demos stored under the demo's trader id, and their unwritten journal: the fresh
+    simulator has none of those orders, fills or positions."""
+    removed = await delete_trader(database.pool, config.trader_id, lock_key(config.trader_id))
+    shutil.rmtree(Path(config.oms.journal_directory) / config.trader_id, ignore_errors=True)
+    if removed:
+        console.print(f"Starting over: removed {removed} rows of trader {config.trader_id} from an earlier demo "
+                      "(its simulator session is gone)")
 
 
 def demo_config(env: dict[str, str], work_dir: Path) -> LiveConfig:
@@ -127,7 +144,7 @@ def demo_config(env: dict[str, str], work_dir: Path) -> LiveConfig:
 
 
 def main() -> None:  # pragma: no cover - convenience for `python -m backend.live.demo`
-    sys.exit(asyncio.run(run_demo(Console(width=200))))
+    sys.exit(asyncio.run(run_demo(Console())))
 
 
 if __name__ == "__main__":
