@@ -12,8 +12,8 @@ UV    := $(VENV)/bin/uv
 venv: $(STAMP)
 
 # scripts/find-python.sh picks a Python >= 3.12 (3.12 first) or explains plainly that there is none.
-# Installs exactly the versions (and hashes) of requirements.lock with uv (PyPI's `uv`, ~20 s for a first install
-# against ~2 min for pip), then the project itself, editable (a dependency added to pyproject.toml but not yet to the
+# Installs exactly the versions (and hashes) of requirements.lock with uv (PyPI's `uv`: a first install takes ~20 s,
+# pip ~1 min 45 s), then the project itself, editable (a dependency added to pyproject.toml but not yet to the
 # lock is installed too; `make lock` pins it). Without uv: pip install -r requirements.lock && pip install -e '.[dev]'.
 $(STAMP): pyproject.toml $(LOCK)
 	@set -e; \
