@@ -2,8 +2,9 @@
 
 The server is the one `LIVE_TEST_DATABASE_URL` names, else an embedded PostgreSQL (pgserver's binaries, on 127.0.0.1
 and a free port, like a machine's service) started under a temporary directory for this test session (one per xdist
-worker) and stopped, its directory removed, when the session ends. Each `fresh_dsn` (and `db`) is a new database on that server, a copy of one migrated once per session
-(CREATE DATABASE ... TEMPLATE) so that a test does not pay for the migrations; `empty_dsn` is a new, empty one.
+worker) and stopped, its directory removed, when the session ends. Each `fresh_dsn` (and `db`) is a new database on
+that server, a copy of one migrated once per session (CREATE DATABASE ... TEMPLATE) so that a test does not pay for
+the migrations; `empty_dsn` is a new, empty one.
 """
 
 from __future__ import annotations
