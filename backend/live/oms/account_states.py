@@ -13,6 +13,7 @@ database holds around the batch, what those rules would have written, then write
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,14 @@ from backend.live.accounts import state_snapshot
 from backend.live.models import AccountStateRow, BalanceRow
 
 _json = msgspec.json.Decoder()
+_LAST = (2, 0)  # an order key after every stored row's and every batch entry's
+
+
+def _insert(entries: tuple[list[Any], list[Any]], key: tuple[int, tuple[int, int]], snapshot: tuple[Any, Any]) -> None:
+    keys, snapshots = entries
+    at = bisect.bisect_right(keys, key)
+    keys.insert(at, key)
+    snapshots.insert(at, snapshot)
 
 
 class _Account(msgspec.Struct):
@@ -60,24 +69,26 @@ async def _write_trader_states(conn: asyncpg.Connection, trader_id: str, states:
                 for r in await conn.fetch(sql.LOCK_ACCOUNTS, trader_id, account_ids)}
     bounds = {a: (min(s.ts_event_ns for s in fresh if s.account_id == a),
                   max(s.ts_event_ns for s in fresh if s.account_id == a)) for a in account_ids}
-    # (ts, order key, balances, margins): stored rows order by their seq, this batch's after all of them
-    history: dict[str, list[tuple[int, tuple[int, int], Any, Any]]] = {a: [] for a in account_ids}
+    # Per account, sorted: (ts, order key) -> (balances, margins); stored rows order by their seq, this batch's after
+    # all of them (by arrival), so an account's previous state at time t is the last entry at or before (t, last).
+    history: dict[str, tuple[list[tuple[int, tuple[int, int]]], list[tuple[Any, Any]]]] = {
+        a: ([], []) for a in account_ids}
     for r in await conn.fetch(sql.ACCOUNT_HISTORY_AROUND, trader_id, account_ids,
                               [bounds[a][0] for a in account_ids], [bounds[a][1] for a in account_ids]):
-        history[r["account_id"]].append((r["ts_event_ns"], (0, r["seq"]), _json.decode(r["balances"]),
-                                         _json.decode(r["margins"])))
+        _insert(history[r["account_id"]], (r["ts_event_ns"], (0, r["seq"])),
+                (_json.decode(r["balances"]), _json.decode(r["margins"])))
 
     history_rows, repeat_rows = [], []
     balances: dict[tuple[str, str], tuple[int, BalanceRow]] = {}
     margins_from: dict[str, AccountStateRow] = {}
     for index, state in enumerate(fresh):
         snapshot_balances, snapshot_margins = state_snapshot(state)
-        earlier = [h for h in history[state.account_id] if h[0] <= state.ts_event_ns]
-        previous = max(earlier, key=lambda h: (h[0], h[1])) if earlier else None
-        if previous is not None and previous[2] == snapshot_balances and previous[3] == snapshot_margins:
+        keys, snapshots = history[state.account_id]
+        at = bisect.bisect_right(keys, (state.ts_event_ns, _LAST))
+        if at and snapshots[at - 1] == (snapshot_balances, snapshot_margins):
             repeat_rows.append((trader_id, state.event_id, state.account_id, state.ts_event_ns))
         else:
-            history[state.account_id].append((state.ts_event_ns, (1, index), snapshot_balances, snapshot_margins))
+            _insert(history[state.account_id], (state.ts_event_ns, (1, index)), (snapshot_balances, snapshot_margins))
             history_rows.append((trader_id, state.event_id, state.account_id,
                                  msgspec.json.encode(snapshot_balances).decode(),
                                  msgspec.json.encode(snapshot_margins).decode(), state.ts_event, state.ts_event_ns))
