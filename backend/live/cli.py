@@ -35,6 +35,7 @@ from backend.live.config.trading_node_config import build_trading_node_config
 from backend.live.database import DatabaseError
 from backend.live.demo import run_demo
 from backend.live.firm_positions import print_firm_positions
+from backend.live.maintain_command import register as add_maintain_command
 from backend.live.node_commands import register as add_nodes_command
 from backend.live.oms.writer import TRANSIENT_DB_ERRORS
 from backend.live.ops.logs import EarlyLogs
@@ -123,6 +124,7 @@ def add_db_commands(sub: Any) -> None:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     migrate = add_command(db_sub, "migrate", cmd_migrate, "apply pending migrations and list the schema")
     migrate.add_argument("--config")
+    add_maintain_command(db_sub)
 
 
 # -- listings ----------------------------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ INSERT_STAGED_ORDER_EVENTS = """
 INSERT INTO order_events (trader_id, event_id, client_order_id, event_type, ts_event, ts_event_ns, ts_init_ns, payload)
 SELECT trader_id, event_id, client_order_id, event_type, ts_event, ts_event_ns, ts_init_ns, payload
 FROM stage_order_events
-ON CONFLICT (trader_id, event_id) DO NOTHING
+ON CONFLICT (trader_id, event_id, ts_event) DO NOTHING
 RETURNING event_id::text
 """
 
@@ -139,7 +139,7 @@ SELECT trader_id, venue, account_id, instrument_id, trade_id, client_order_id, v
     canonical_id, side, quantity, base_quantity, price, commission, commission_currency, liquidity_side, event_id,
     ts_event, ts_event_ns
 FROM stage_fills
-ON CONFLICT (trader_id, venue, account_id, instrument_id, trade_id) DO NOTHING
+ON CONFLICT DO NOTHING
 """
 
 # A venue trade id already recorded for ANOTHER order is not a replay but a conflict (e.g. a venue that reused ids):
@@ -295,7 +295,10 @@ ORDER BY a.venue, m.account_id, m.margin_key
 
 SELECT_TRADERS = "SELECT DISTINCT trader_id FROM accounts ORDER BY trader_id"
 
-SELECT_TABLE_NAMES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
+SELECT_TABLE_NAMES = """
+SELECT c.relname AS tablename FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY 1
+"""  # a partitioned table once, not each month
 
 SELECT_MIGRATIONS = "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
 
@@ -450,7 +453,7 @@ SELECT_INSTRUMENT_KINDS = "SELECT instrument_id, kind, quote_currency FROM instr
 INSERT_AUDIT_ORDER_EVENT = """
 INSERT INTO order_events (trader_id, event_id, client_order_id, event_type, ts_event, ts_event_ns, ts_init_ns, payload)
 VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8::jsonb)
-ON CONFLICT (trader_id, event_id) DO NOTHING
+ON CONFLICT (trader_id, event_id, ts_event) DO NOTHING
 """
 
 INSERT_AUDIT_FILL = """
@@ -458,7 +461,7 @@ INSERT INTO fills (trader_id, venue, account_id, instrument_id, trade_id, client
     strategy_id, canonical_id, side, quantity, base_quantity, price, commission, commission_currency, liquidity_side,
     event_id, ts_event, ts_event_ns)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17::uuid, $18, $19)
-ON CONFLICT (trader_id, venue, account_id, instrument_id, trade_id) DO NOTHING
+ON CONFLICT DO NOTHING
 """
 
 # A status the venue reports that the OMS has not reached yet (never moves an order back).
@@ -555,7 +558,7 @@ CROSS JOIN LATERAL (
 INSERT_ACCOUNT_STATE_ROW = """
 INSERT INTO account_state_history (trader_id, event_id, account_id, balances, margins, ts_event, ts_event_ns)
 VALUES ($1, $2::uuid, $3, $4::jsonb, $5::jsonb, $6, $7)
-ON CONFLICT (trader_id, event_id) DO NOTHING
+ON CONFLICT (trader_id, event_id, ts_event) DO NOTHING
 """
 
 SET_ACCOUNT_UPDATE = """
@@ -572,4 +575,26 @@ SELECT f.canonical_id, f.net_quantity, f.avg_entry_price, f.realized_pnl, f.unre
        (SELECT min(i.price_increment) FROM instruments i WHERE i.canonical_id = f.canonical_id) AS price_increment
 FROM unified_positions_all f
 ORDER BY f.canonical_id
+"""
+
+# --- partitions (H8): monthly partitions of the append-only tables (migration 0007, backend/live/partitions.py) ----
+PARTITION_LOCK = "SELECT pg_advisory_xact_lock($1)"
+CREATE_MONTH_PARTITION = "SELECT live_create_month_partition($1::regclass, $2::date)"
+# The month partitions of a table ($1) with their upper bound, oldest first (the default partition has no bound).
+LIST_MONTH_PARTITIONS = """
+SELECT c.relname AS name,
+       (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \\(''([^'']+)''\\)'))[1]::timestamptz AS upper_bound
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = $1::regclass AND pg_get_expr(c.relpartbound, c.oid) <> 'DEFAULT'
+ORDER BY upper_bound
+"""
+COUNT_DEFAULT_PARTITION_ROWS = "SELECT count(*) FROM {table}_default"  # {table}: one of partitions.PARTITIONED
+DETACH_PARTITION = "ALTER TABLE {table} DETACH PARTITION {partition}"  # quoted identifiers from LIST_MONTH_PARTITIONS
+DROP_PARTITION = "DROP TABLE {partition}"
+# The keys of fills that were before $1 and are gone (their partition dropped): such a trade may be stored again.
+FORGET_DROPPED_FILL_KEYS = """
+DELETE FROM fill_keys k
+WHERE k.ts_event < $1 AND NOT EXISTS (
+    SELECT 1 FROM fills f WHERE f.trader_id = k.trader_id AND f.venue = k.venue AND f.account_id = k.account_id
+                            AND f.instrument_id = k.instrument_id AND f.trade_id = k.trade_id)
 """

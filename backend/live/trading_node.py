@@ -36,6 +36,7 @@ from backend.live.node_lock import NodeLock, NodeLockHeld
 from backend.live.oms.journal import Journal, JournalError
 from backend.live.oms.writer import TRANSIENT_DB_ERRORS, OmsWriter
 from backend.live.ops.node_ops import NodeOps
+from backend.live.partitions import ensure_partitions
 from backend.live.positions import PositionSync, PositionTracker
 from backend.live.venues import VENUES
 
@@ -144,6 +145,11 @@ class LiveTradingNode:
             await self.instruments.store(self.database.pool, node.cache.instruments())
         except TRANSIENT_DB_ERRORS as exc:  # trading goes on; the next start stores them
             log.warning("Instruments not stored (PostgreSQL unreachable: %s); the next start stores them", exc)
+        try:  # the coming months' partitions (meanwhile a row of a month without one waits in the default partition)
+            async with self.database.pool.acquire() as conn:
+                await ensure_partitions(conn, self.config.database.partition_months_ahead)
+        except (*TRANSIENT_DB_ERRORS, asyncpg.PostgresError) as exc:
+            log.warning("Partitions ahead not created (%s); `live db maintain` creates them", exc)
         self.positions.start()
         self.node_lock.start_heartbeat()
         self._health_task = asyncio.get_running_loop().create_task(self.health_monitor.run(), name="client-health")

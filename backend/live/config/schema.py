@@ -78,6 +78,10 @@ class DatabaseSettings(_Section):
     pool_min_size: NonNegativeInt = 1
     pool_max_size: PositiveInt = 10
     connect_timeout_secs: PositiveSeconds = 10
+    # monthly partitions of order_events, fills, position_history, account_state_history (backend/live/partitions.py)
+    partition_months_ahead: PositiveInt = 3  # created by the node at start and by `live db maintain`
+    retention_months: PositiveInt | None = None  # `live db maintain` removes older months; None keeps everything
+    retention_detach_only: bool = False  # detach old months (kept as tables of their own) instead of dropping them
 
     def __post_init__(self) -> None:
         _blank_secrets_to_none(self, "dsn")
