@@ -75,6 +75,11 @@ async def plan_of(db: Database, query: str, *args: Any) -> list[dict[str, Any]]:
     return list(nodes(json.loads(document)[0]["Plan"]))
 
 
+def listed(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The part of a listing's plan under its LIMIT: the rows shown (the matching count is a subplan of its own)."""
+    return list(nodes(next(n for n in plan if n["Node Type"] == "Limit")))
+
+
 def scans(plan: list[dict[str, Any]], table: str) -> list[tuple[str, str | None]]:
     return [(n["Node Type"], n.get("Index Name")) for n in plan if n.get("Relation Name", "").startswith(table)]
 
@@ -100,7 +105,7 @@ def sorted_tables(plan: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_live_fills_reads_the_newest_fills_from_an_index(seeded: Database) -> None:
-    plan = await plan_of(seeded, sql.SELECT_FILLS, "T-B", None, None, 100)
+    plan = listed(await plan_of(seeded, sql.SELECT_FILLS, "T-B", None, None, 100))
     read = partition_scans(plan, "fills")
     assert len(read) >= 4 and set(read.values()) == {"Index Scan"}, plan  # every month, each from its index
     assert any(n["Node Type"] == "Merge Append" for n in plan) and not sorted_tables(plan)
@@ -110,7 +115,7 @@ async def test_live_fills_reads_the_newest_fills_from_an_index(seeded: Database)
 
 async def test_live_fills_since_reads_only_the_partitions_of_those_months(seeded: Database) -> None:
     since = NOW - timedelta(days=20)
-    plan = await plan_of(seeded, sql.SELECT_FILLS, "T-B", None, since, 100)
+    plan = await plan_of(seeded, sql.SELECT_FILLS, "T-B", None, since, 100)  # the rows and their count
     read = set(partition_scans(plan, "fills"))
     older = month_partitions(NOW - timedelta(days=125)) - month_partitions(since)
     assert len(older) >= 3 and {r["name"] for r in await seeded.pool.fetch(sql.LIST_MONTH_PARTITIONS, "fills")} >= older
@@ -133,7 +138,7 @@ async def test_api_fills_pages_come_from_an_index(seeded: Database, trader_id: s
 
 
 async def test_live_orders_reads_the_newest_orders_from_an_index(seeded: Database) -> None:
-    plan = await plan_of(seeded, sql.SELECT_ORDERS, "T-A", False, None, None, 100)
+    plan = listed(await plan_of(seeded, sql.SELECT_ORDERS, "T-A", False, None, None, 100))
     assert scans(plan, "unified_orders") == [("Index Scan", "unified_orders_trader_first")], plan
     assert not sorted_tables(plan)
 
