@@ -44,6 +44,7 @@ demo: venv
 bench: venv
 	$(PY) bench/oms_writer.py
 	$(PY) bench/sim_orders.py
+	$(PY) bench/order_roundtrip.py --orders 50 --flush-ms 10
 
 # Stops the embedded PostgreSQL (`live db status` says where it is) and deletes its data: every table is lost.
 clean-db: venv
