@@ -375,3 +375,38 @@ async def test_account_states_in_one_batch_give_the_tables_of_one_state_at_a_tim
         assert batched == one_by_one
         assert batched["account_state_repeats"] and batched["account_margins"] is not None
         assert len(batched["account_state_history"]) + len(batched["account_state_repeats"]) == 60
+
+
+async def test_submits_from_a_timer_thread_and_the_loop_at_once_are_all_journaled_and_written(db: Database,
+                                                                                              tmp_path) -> None:
+    """NautilusTrader 1.231.0 runs clock-timer callbacks (a strategy's submit_order) on a Rust thread, so the OMS
+    handlers run there and on the event loop at the same time: no append may break and every event lands once."""
+    import asyncio
+    import threading
+
+    loop_events = lifecycles(40)
+    thread_events = [e for n in range(100, 140) for e in limit_order_lifecycle(n, [("1.000000", "60000.00")])]
+    writer = OmsWriter(db.pool, journal=Journal(tmp_path))
+    writer.start()
+    errors: list[BaseException] = []
+
+    def from_thread() -> None:
+        try:
+            for payload in thread_events:
+                writer.submit(convert_order_event(payload, REF))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    worker = threading.Thread(target=from_thread)
+    worker.start()
+    for payload in loop_events:
+        writer.submit(convert_order_event(payload, REF))
+        await asyncio.sleep(0)
+    await asyncio.to_thread(worker.join)
+    await writer.stop()
+    assert errors == []
+    assert await db.pool.fetchval("SELECT count(*) FROM order_events") == len(loop_events) + len(thread_events)
+    assert writer.journal.pending == 0
+    reopened = Journal(tmp_path)
+    assert reopened.open() == []  # every record whole and committed
+    reopened.close()

@@ -82,6 +82,9 @@ class Journal:
         self._written_seq = 0  # highest seq written to the page cache
         self._durable_seq = 0  # highest seq fsynced (read by anyone, set by the sync thread)
         self._cond = threading.Condition()
+        # NautilusTrader 1.231.0 runs clock-timer callbacks (a strategy's submit_order, hence OrderInitialized) on a
+        # Rust thread, so appends can come from two threads at once: one at a time keeps records whole.
+        self._append_lock = threading.Lock()
         self._sync_waiting = False  # the sync thread sleeps until an append notifies it
         self._record = bytearray()  # reused for every record (header, then the payload encoded in place)
         self._to_close: list[int] = []  # full segments' fds: the sync thread fsyncs and closes them
@@ -176,7 +179,13 @@ class Journal:
     # -- appending (event loop) ------------------------------------------------------------------------------------
 
     def append(self, item: WriteItem) -> int:
-        """Write ``item`` to the journal (page cache now, fsync within ``fsync_delay_ms``); returns its seq."""
+        """Write ``item`` to the journal (page cache now, fsync within ``fsync_delay_ms``); returns its seq.
+
+        Safe from any thread (see ``_append_lock``)."""
+        with self._append_lock:
+            return self._append(item)
+
+    def _append(self, item: WriteItem) -> int:
         if self._fd is None:
             raise JournalError("OMS journal is not open")
         seq = self._next_seq

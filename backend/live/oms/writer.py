@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -105,6 +106,9 @@ class OmsWriter:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by start(): submit may come from other threads
+        self._loop_thread: int | None = None
+        self._submit_lock = threading.Lock()
         self._stopping = False
         self._warned_backlog = False
         self._journal_failing = False
@@ -113,26 +117,33 @@ class OmsWriter:
         # (seconds the commit took, ts_init of its order events): the metrics' observation point (ops/metrics.py)
         self.on_batch_committed: Callable[[float, list[int]], None] | None = None
 
-    # -- producer side (sync, called on the event loop by bus handlers) -------------------------------------------
+    # -- producer side (sync, called by bus handlers: on the event loop, or on a NautilusTrader timer thread) ------
 
     def submit(self, item: WriteItem) -> None:
         if isinstance(item, ConvertedEvent):
             self.stats.events_received += 1
         elif isinstance(item, AccountStateRow):
             self.stats.account_states_received += 1
-        seq = self._journal_append(item)
-        if self._journal_only_from is None and self._memory_max is not None and seq and \
-                len(self._queue) >= self._memory_max:
-            self._journal_only_from = seq
-            log.warning("OMS writer backlog at %d items in memory: further items wait in the journal only",
-                        len(self._queue))
-        if self._journal_only_from is None or not seq:
-            self._queue.append((seq, item))
-        self._idle.clear()
-        self._wakeup.set()
+        with self._submit_lock:  # journal order = queue order, also when two threads submit at once
+            seq = self._journal_append(item)
+            if self._journal_only_from is None and self._memory_max is not None and seq and \
+                    len(self._queue) >= self._memory_max:
+                self._journal_only_from = seq
+                log.warning("OMS writer backlog at %d items in memory: further items wait in the journal only",
+                            len(self._queue))
+            if self._journal_only_from is None or not seq:
+                self._queue.append((seq, item))
+        if self._loop is None or threading.get_ident() == self._loop_thread:
+            self._wake()
+        else:  # a NautilusTrader timer callback on a Rust thread: asyncio events are set on their own loop only
+            self._loop.call_soon_threadsafe(self._wake)
         if len(self._queue) >= self._queue_warn_size and not self._warned_backlog:
             self._warned_backlog = True
             log.warning("OMS writer backlog at %d items: PostgreSQL is not keeping up", len(self._queue))
+
+    def _wake(self) -> None:
+        self._idle.clear()
+        self._wakeup.set()
 
     def _journal_append(self, item: WriteItem) -> int:
         if self.journal is None:
@@ -184,7 +195,9 @@ class OmsWriter:
             if recovered:
                 self._idle.clear()
                 self._wakeup.set()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="oms-writer")
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._task = self._loop.create_task(self._run(), name="oms-writer")
 
     async def flush(self) -> None:
         """Return once everything submitted so far is in PostgreSQL."""
