@@ -1,6 +1,7 @@
 """``live serve`` in a real browser (Debian's chromium driven by Playwright): over a database filled by node runs the
 dashboard shows the orders, fills and positions PostgreSQL holds, and a fill made after the page loaded appears
-without a reload. The screenshot goes to docs/live/img/dashboard.png (shown in the README).
+without a reload. The screenshot goes to the test's tmp dir; with LIVE_UPDATE_SCREENSHOT=1 to
+docs/live/img/dashboard.png (shown in the README), so `make test` leaves the tree clean.
 
 The browser runs in a thread of its own (Playwright's sync API); the nodes run on the main thread, as
 NautilusTrader needs."""
@@ -26,7 +27,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = PROJECT_ROOT / "docs" / "live" / "img" / "dashboard.png"
+README_SCREENSHOT = PROJECT_ROOT / "docs" / "live" / "img" / "dashboard.png"
 SPOT_BTC, PERP_BTC, SPOT_ETH = "BTCUSDT.BINANCE", "BTCUSDT-PERP.BINANCE_FUTURES", "ETHUSDT.BINANCE"
 FIRST_RUN = [
     {"op": "market", "instrument_id": SPOT_BTC, "side": "BUY", "quantity": "0.01000"},
@@ -48,7 +49,7 @@ def fill_keys(dsn: str) -> set[str]:
             for r in rows(dsn, "SELECT trader_id, venue, instrument_id, trade_id FROM fills")}
 
 
-def browse(url: str, commands: queue.Queue, results: queue.Queue) -> None:
+def browse(url: str, commands: queue.Queue, results: queue.Queue, screenshot: Path) -> None:
     """The browser's side: load the page, report what it shows, then wait for a fill the main thread names."""
     from playwright.sync_api import sync_playwright
 
@@ -70,7 +71,7 @@ def browse(url: str, commands: queue.Queue, results: queue.Queue) -> None:
             for new_fill in commands.get(timeout=180):
                 page.wait_for_selector(f'#fills tr[data-key="{new_fill}"]', timeout=TIMEOUT_MS)
             not_reloaded = page.evaluate("window.__loadedOnce === true")
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            page.screenshot(path=str(screenshot), full_page=True)
             results.put(("updated", not_reloaded))
             page.select_option("#f-trader", "WEB-001")
             page.wait_for_function("() => [...document.querySelectorAll('#fills tbody tr')].every("
@@ -92,7 +93,7 @@ def _next(results: queue.Queue, expected: str, timeout: float = 120) -> Any:
 
 
 def test_the_dashboard_shows_what_postgresql_holds_and_updates_without_a_reload(tmp_path, pg_server_dsn):
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    screenshot = README_SCREENSHOT if os.environ.get("LIVE_UPDATE_SCREENSHOT") == "1" else tmp_path / "dashboard.png"
     with temporary_database(pg_server_dsn) as dsn, SimulatorThread(SimConfig.default(venues=("binance",))) as sim:
         clients = ["BINANCE_SPOT", "BINANCE_FUTURES"]
         (tmp_path / "one").mkdir()
@@ -109,7 +110,7 @@ def test_the_dashboard_shows_what_postgresql_holds_and_updates_without_a_reload(
             url = banner.split("dashboard ", 1)[1].split()[0].rstrip("/")
             commands: queue.Queue = queue.Queue()
             results: queue.Queue = queue.Queue()
-            browser = threading.Thread(target=browse, args=(url, commands, results), daemon=True)
+            browser = threading.Thread(target=browse, args=(url, commands, results, screenshot), daemon=True)
             browser.start()
             before = fill_keys(dsn)
             commands.put(len(before))
@@ -150,4 +151,4 @@ def test_the_dashboard_shows_what_postgresql_holds_and_updates_without_a_reload(
         finally:
             serve.terminate()
             serve.wait(10)
-    assert SCREENSHOT.stat().st_size > 10_000
+    assert screenshot.stat().st_size > 10_000
