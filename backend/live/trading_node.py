@@ -31,18 +31,22 @@ from backend.live.database import Database
 from backend.live.node.health import ClientHealth, ClientRegistry, HealthMonitor
 from backend.live.node.instruments import InstrumentStore, pnl_currency
 from backend.live.node.pipeline import EventPipeline
-from backend.live.node.startup import StartupError, describe_failure, wait_until_running
+from backend.live.node.startup import StartupError, configured_secrets, describe_failure, wait_until_running
 from backend.live.node_lock import NodeLock, NodeLockHeld
 from backend.live.oms.journal import Journal, JournalError
 from backend.live.oms.writer import TRANSIENT_DB_ERRORS, OmsWriter
 from backend.live.ops.node_ops import NodeOps
 from backend.live.partitions import ensure_partitions
 from backend.live.positions import PositionSync, PositionTracker
+from backend.live.reconcile.audit import VenueAudit
+from backend.live.reconcile.startup import install_venue_truth_shims, install_warm_start
 from backend.live.venues import VENUES
 
 __all__ = ["ClientHealth", "LiveTradingNode", "StartupError"]
 
 log = logging.getLogger(__name__)
+
+QUEUE_DRAIN_SECS = 2.0
 
 
 class LiveTradingNode:
@@ -76,6 +80,7 @@ class LiveTradingNode:
             cache_order=self._cache_order,
             on_position_change=self._position_changed,
         )
+        self.audit: VenueAudit | None = None  # the venue audit (backend/live/reconcile/audit.py), from start()
         self.ops = NodeOps(self, config)  # HTTP endpoints and metrics (backend/live/ops/)
         self._health_task: asyncio.Task[None] | None = None
         self._run_task: asyncio.Task[None] | None = None
@@ -92,6 +97,12 @@ class LiveTradingNode:
         for name, client in self.config.trading_node.exec_clients.items():
             node.add_exec_client_factory(name, self.clients.recording(VENUES[client.venue].exec_factory, "exec"))
         node.build()
+        install_venue_truth_shims(self.clients.of_kind("exec").values())
+        reconciliation = self.config.trading_node.reconciliation
+        if reconciliation.enabled and reconciliation.warm_start:
+            install_warm_start(node, self.database.pool, self.trader_id,
+                               reconciliation.lookback_mins or reconciliation.audit_lookback_mins, self.writer.flush,
+                               lambda: self.clients.of_kind("exec"))
         self.pipeline.subscribe(node.kernel.msgbus)
         self.health_monitor.subscribe(node.kernel.msgbus)
         self.ops.attach(node.kernel.msgbus, self.writer)
@@ -135,7 +146,8 @@ class LiveTradingNode:
             raise StartupError(f"PostgreSQL unreachable during start-up: {type(exc).__name__}: {exc}") from None
         self._run_task = asyncio.get_running_loop().create_task(node.run_async(), name="trading-node")
         verdict = await wait_until_running(node.kernel, self._run_task, self.clients.clients,
-                                           self.config.trading_node.timeouts, timeout_secs)
+                                           self.config.trading_node.timeouts, timeout_secs,
+                                           secrets=configured_secrets(self.config))
         if verdict is not None:
             cause = verdict or await describe_failure(self.config, node.kernel.instance_id.value,
                                                       self.clients.clients, self._run_task)
@@ -152,6 +164,7 @@ class LiveTradingNode:
             log.warning("Partitions ahead not created (%s); `live db maintain` creates them", exc)
         self.positions.start()
         self.node_lock.start_heartbeat()
+        self._start_audit(node)
         self._health_task = asyncio.get_running_loop().create_task(self.health_monitor.run(), name="client-health")
         log.info("LiveTradingNode %s RUNNING with %d data and %d exec clients", self.trader_id,
                  len(self.config.trading_node.data_clients), len(self.config.trading_node.exec_clients))
@@ -167,12 +180,16 @@ class LiveTradingNode:
         self._stopped.set()
         if self._health_task is not None:
             self._health_task.cancel()
+        if self.audit is not None:
+            await self.audit.stop()
         node, run_task = self.node, self._run_task
         try:
             if node is not None and run_task is not None and not node.kernel.trader.is_running:
                 await _cancel(run_task)  # still waiting on clients / reconciliation: stop waiting
             if node is not None and node.kernel.is_running():
                 await node.stop_async()
+                if run_task is not None:  # its engine queues end on the sentinels stop_async queued: let them,
+                    await asyncio.wait((run_task,), timeout=QUEUE_DRAIN_SECS)  # not 16 "queue canceled" warnings
         except Exception:  # whatever the node does, the queued events are still written below
             log.exception("Stopping the TradingNode failed")
         finally:
@@ -232,19 +249,32 @@ class LiveTradingNode:
         """Per data and exec client: connected, age of the last message from its venue, stale, reconnects."""
         return self.health_monitor.snapshot()
 
+    def _start_audit(self, node: TradingNode) -> None:
+        """The venue audit: once now for every exec client, then every ``audit_interval_secs`` and on request."""
+        settings = self.config.trading_node.reconciliation
+        self.audit = VenueAudit(
+            pool=self.database.pool, trader_id=self.trader_id, clients=lambda: self.clients.of_kind("exec"),
+            flush=self.writer.flush, exec_engine=node.kernel.exec_engine, cache=node.cache,
+            ref_for_id=self.instruments.ref_for_id, lookback_mins=settings.audit_lookback_mins,
+            settle_secs=settings.audit_settle_secs, interval_secs=settings.audit_interval_secs,
+        )
+        self.audit.start()
+        for client_id in self.clients.of_kind("exec"):
+            self.audit.request(client_id, "start")
+
     # -- what the parts ask of the node ----------------------------------------------------------------------------
 
     def _private_stream_back(self, client_id: str, reason: str) -> None:
         """An exec client's private stream (or the client) came back: the venue audit covers what the gap missed,
         now and again once the gap's last trades are older than ``audit_settle_secs`` (it leaves newer ones alone)."""
-        if getattr(self, "audit", None) is None:
+        if self.audit is None:
             return
         self.audit.request(client_id, reason)
         settle_secs = self.config.trading_node.reconciliation.audit_settle_secs
         asyncio.get_running_loop().call_later(settle_secs + 0.5, self._request_audit, client_id, f"{reason}, settled")
 
     def _request_audit(self, client_id: str, reason: str) -> None:
-        if getattr(self, "audit", None) is not None and not self._stopped.is_set():
+        if self.audit is not None and not self._stopped.is_set():
             self.audit.request(client_id, reason)
 
     def _cache_instrument(self, instrument_id: Any) -> Any:

@@ -15,6 +15,7 @@ from nautilus_trader.config import (
     LiveRiskEngineConfig,
     TradingNodeConfig,
 )
+from nautilus_trader.model.identifiers import InstrumentId
 
 from backend.live.config.schema import LiveConfig
 from backend.live.venues import VENUES
