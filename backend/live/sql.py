@@ -262,35 +262,95 @@ WHERE EXCLUDED.updated_ns > m.updated_ns
 
 # --- operator queries (the `live` command) -------------------------------------------------------------------------
 
+# Listings (``live orders`` / ``fills`` / ``positions`` / ``balances``): $1 trader; then the filters, NULL meaning
+# "any": venue, since (timestamptz); the LAST ``limit`` rows by time (NULL: all), shown oldest first; ``matching`` is
+# the number of rows the filters match (counted apart: a count(*) OVER () would read every matching row through the
+# sort order, 320 ms for 200k fills; the LIMITed rows come from the index), price_increment the instrument's tick.
 SELECT_ORDERS = """
 SELECT client_order_id, venue_order_id, venue, account_id, canonical_id, instrument_id, side, order_type,
-       time_in_force, quantity, price, trigger_price, status, filled_qty, avg_px, reason, last_event_at
-FROM unified_orders
-WHERE trader_id = $1
-  AND ($2::boolean IS FALSE OR lifecycle_rank < 100)
-  AND ($3::text IS NULL OR venue = $3)
-ORDER BY first_event_ns
+       time_in_force, quantity, price, trigger_price, status, filled_qty, avg_px, reason, last_event_at,
+       price_increment,
+       (SELECT count(*) FROM unified_orders c
+        WHERE c.trader_id = $1 AND ($2::boolean IS FALSE OR c.lifecycle_rank < 100) AND ($3::text IS NULL OR c.venue = $3)
+          AND ($4::timestamptz IS NULL OR c.last_event_at >= $4)) AS matching
+FROM (SELECT o.client_order_id, o.venue_order_id, o.venue, o.account_id, o.canonical_id, o.instrument_id, o.side,
+             o.order_type, o.time_in_force, o.quantity, o.price, o.trigger_price, o.status, o.filled_qty, o.avg_px,
+             o.reason, o.last_event_at, o.first_event_ns, i.price_increment
+      FROM unified_orders o
+      LEFT JOIN instruments i ON i.trader_id = o.trader_id AND i.instrument_id = o.instrument_id
+      WHERE o.trader_id = $1
+        AND ($2::boolean IS FALSE OR o.lifecycle_rank < 100)
+        AND ($3::text IS NULL OR o.venue = $3)
+        AND ($4::timestamptz IS NULL OR o.last_event_at >= $4)
+      ORDER BY o.first_event_ns DESC, o.client_order_id DESC
+      LIMIT $5) AS last_orders
+ORDER BY first_event_ns, client_order_id
 """
 
 SELECT_FILLS = """
 SELECT ts_event, venue, account_id, canonical_id, instrument_id, client_order_id, trade_id, side, quantity,
-       base_quantity, price, commission, commission_currency, liquidity_side
-FROM fills WHERE trader_id = $1 AND ($2::text IS NULL OR venue = $2)
+       base_quantity, price, commission, commission_currency, liquidity_side, price_increment,
+       (SELECT count(*) FROM fills c
+        WHERE c.trader_id = $1 AND ($2::text IS NULL OR c.venue = $2) AND ($3::timestamptz IS NULL OR c.ts_event >= $3))
+           AS matching
+FROM (SELECT f.ts_event, f.ts_event_ns, f.venue, f.account_id, f.canonical_id, f.instrument_id, f.client_order_id,
+             f.trade_id, f.side, f.quantity, f.base_quantity, f.price, f.commission, f.commission_currency,
+             f.liquidity_side, i.price_increment
+      FROM fills f
+      LEFT JOIN instruments i ON i.trader_id = f.trader_id AND i.instrument_id = f.instrument_id
+      WHERE f.trader_id = $1 AND ($2::text IS NULL OR f.venue = $2) AND ($3::timestamptz IS NULL OR f.ts_event >= $3)
+      ORDER BY f.ts_event_ns DESC, f.trade_id DESC
+      LIMIT $4) AS last_fills
 ORDER BY ts_event_ns, trade_id
 """
 
+# The finest tick of the instruments a canonical id trades as (several venues may list it).
+LIST_POSITIONS = """
+SELECT canonical_id, net_quantity, avg_entry_price, realized_pnl, unrealized_pnl, pnl_currency, venue_positions,
+       updated_at, price_increment, matching
+FROM (SELECT p.canonical_id, p.net_quantity, p.avg_entry_price, p.realized_pnl, p.unrealized_pnl, p.pnl_currency,
+             p.venue_positions, p.updated_at,
+             (SELECT min(i.price_increment) FROM instruments i
+              WHERE i.trader_id = p.trader_id AND i.canonical_id = p.canonical_id) AS price_increment,
+             count(*) OVER () AS matching
+      FROM unified_positions p
+      WHERE p.trader_id = $1 AND ($2::timestamptz IS NULL OR p.updated_at >= $2)
+      ORDER BY p.updated_ns DESC, p.canonical_id
+      LIMIT $3) AS last_positions
+ORDER BY canonical_id
+"""
+
 SELECT_BALANCES = """
-SELECT a.venue, b.account_id, a.account_type, a.margin_model, b.currency, b.total, b.free, b.locked, b.updated_at
-FROM account_balances b JOIN accounts a USING (trader_id, account_id)
-WHERE b.trader_id = $1 AND ($2::text IS NULL OR a.venue = $2)
-ORDER BY a.venue, b.account_id, b.currency
+SELECT venue, account_id, account_type, margin_model, currency, total, free, locked, updated_at, matching
+FROM (SELECT a.venue, b.account_id, a.account_type, a.margin_model, b.currency, b.total, b.free, b.locked,
+             b.updated_at, count(*) OVER () AS matching
+      FROM account_balances b JOIN accounts a USING (trader_id, account_id)
+      WHERE b.trader_id = $1 AND ($2::text IS NULL OR a.venue = $2) AND ($3::timestamptz IS NULL OR b.updated_at >= $3)
+      ORDER BY b.updated_at DESC
+      LIMIT $4) AS last_balances
+ORDER BY venue, account_id, currency
 """
 
 SELECT_MARGINS = """
-SELECT a.venue, m.account_id, m.margin_key, m.currency, m.initial, m.maintenance, m.updated_at
-FROM account_margins m JOIN accounts a USING (trader_id, account_id)
-WHERE m.trader_id = $1 AND ($2::text IS NULL OR a.venue = $2)
-ORDER BY a.venue, m.account_id, m.margin_key
+SELECT venue, account_id, margin_key, currency, initial, maintenance, updated_at, matching
+FROM (SELECT a.venue, m.account_id, m.margin_key, m.currency, m.initial, m.maintenance, m.updated_at,
+             count(*) OVER () AS matching
+      FROM account_margins m JOIN accounts a USING (trader_id, account_id)
+      WHERE m.trader_id = $1 AND ($2::text IS NULL OR a.venue = $2) AND ($3::timestamptz IS NULL OR m.updated_at >= $3)
+      ORDER BY m.updated_at DESC
+      LIMIT $4) AS last_margins
+ORDER BY venue, account_id, margin_key
+"""
+
+# What one run did (``live run`` / ``live demo`` print it when they stop): $1 trader, $2 the run's start.
+RUN_ORDER_COUNTS = """
+SELECT status, count(*) AS orders FROM unified_orders
+WHERE trader_id = $1 AND first_event_at >= $2 GROUP BY status ORDER BY status
+"""
+
+RUN_FILL_TOTALS = """
+SELECT canonical_id, side, count(*) AS fills, sum(base_quantity) AS base_quantity FROM fills
+WHERE trader_id = $1 AND ts_event >= $2 GROUP BY canonical_id, side ORDER BY canonical_id, side
 """
 
 SELECT_TRADERS = "SELECT DISTINCT trader_id FROM accounts ORDER BY trader_id"
@@ -523,6 +583,17 @@ SELECT n.trader_id, n.host, n.pid, n.version, n.started_at, n.last_heartbeat, n.
 FROM nodes n
 ORDER BY n.trader_id
 """
+
+
+# --- forgetting a trader (live demo starts over) ------------------------------------------------------------------
+# Every table with a trader_id column; the DELETE runs once per table, inside one transaction that holds the trader's
+# node lock ($1 of TRY_NODE_LOCK_XACT) so a running node's rows are never touched.
+TRADER_TABLES = """
+SELECT table_name FROM information_schema.columns
+WHERE table_schema = 'public' AND column_name = 'trader_id' ORDER BY table_name
+"""
+TRY_NODE_LOCK_XACT = "SELECT pg_try_advisory_xact_lock($1)"
+DELETE_TRADER_ROWS = "DELETE FROM {table} WHERE trader_id = $1"  # {table}: a quoted identifier from TRADER_TABLES
 
 # -- account states, a batch at a time (backend/live/oms/account_states.py) ----------------------------------------
 

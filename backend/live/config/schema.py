@@ -30,6 +30,14 @@ class ConfigError(ValueError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
+class ConfigProblems(ConfigError):
+    """Several problems found in one pass (``problems``, each a ``ConfigError`` with its own path)."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("", f"{len(problems)} problems:\n" + "\n".join(f"  {p}" for p in problems))
+
+
 # -- constrained scalar types (their Meta also documents the JSON Schema) -------------------------------------------
 
 PositiveInt = Annotated[int, Meta(gt=0)]
@@ -71,10 +79,11 @@ def _blank_secrets_to_none(section: _Section, *fields: str) -> None:
 
 
 class DatabaseSettings(_Section):
-    """PostgreSQL for the unified tables. No DSN: an embedded server keeps its data in ``data_dir``."""
+    """PostgreSQL for the unified tables. No DSN: an embedded server keeps its data in ``data_dir`` (relative to the
+    config file; unset: ``$LIVE_DATA_DIR``, else the user's data directory, see ``backend/live/database.py``)."""
 
     dsn: Secret | None = None
-    data_dir: str = ".live/pgdata"
+    data_dir: str | None = None
     pool_min_size: NonNegativeInt = 1
     pool_max_size: PositiveInt = 10
     connect_timeout_secs: PositiveSeconds = 10
@@ -292,20 +301,15 @@ def _check_client(path: str, client: VenueClient, is_exec: bool) -> None:
         raise ConfigError(f"{path}.instrument_ids", "empty while load_all is false: the client would load nothing")
 
 
-def check_rules(config: LiveConfig) -> None:
-    """The rules that span fields; raises ``ConfigError`` for the first violation, naming its path."""
-    database = config.database
+def _check_database(database: DatabaseSettings) -> None:
     if database.pool_min_size > database.pool_max_size:
         raise ConfigError("database.pool_min_size", f"{database.pool_min_size} is larger than pool_max_size "
                                                     f"{database.pool_max_size}")
     if database.dsn is not None and not database.dsn.get().startswith(DSN_SCHEMES):
         raise ConfigError("database.dsn", "expected a postgresql:// URL (or empty for the embedded server)")
-    node = config.trading_node
-    for kind, clients in (("data_clients", node.data_clients), ("exec_clients", node.exec_clients)):
-        for name, client in clients.items():
-            if not name.strip():
-                raise ConfigError(f"trading_node.{kind}", "a client name is empty")
-            _check_client(f"trading_node.{kind}.{name}", client, is_exec=kind == "exec_clients")
+
+
+def _check_routing(node: TradingNodeSettings) -> None:
     routed: dict[str, str] = {}  # NautilusTrader's execution engine routes orders by venue: one exec client each
     for name, client in node.exec_clients.items():
         venue = routing_venue(client)
@@ -313,6 +317,37 @@ def check_rules(config: LiveConfig) -> None:
             raise ConfigError(f"trading_node.exec_clients.{name}",
                               f"trades venue {venue} like exec client {routed[venue]}; one execution client per venue")
         routed[venue] = name
+
+
+def rule_errors(config: LiveConfig) -> list[ConfigError]:
+    """Every violation of the rules that span fields (the first one of each client), each naming its path."""
+    errors: list[ConfigError] = []
+
+    def collect(check: Any, *args: Any) -> None:
+        try:
+            check(*args)
+        except ConfigError as exc:
+            errors.append(exc)
+
+    collect(_check_database, config.database)
+    node = config.trading_node
+    for kind, clients in (("data_clients", node.data_clients), ("exec_clients", node.exec_clients)):
+        for name, client in clients.items():
+            if not name.strip():
+                errors.append(ConfigError(f"trading_node.{kind}", "a client name is empty"))
+                continue
+            collect(_check_client, f"trading_node.{kind}.{name}", client, kind == "exec_clients")
+    collect(_check_routing, node)
+    return errors
+
+
+def check_rules(config: LiveConfig) -> None:
+    """Raises ``ConfigError`` (``ConfigProblems`` when there are several) for the rules ``rule_errors`` checks."""
+    errors = rule_errors(config)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigProblems(errors)
 
 
 def json_schema() -> dict[str, Any]:
