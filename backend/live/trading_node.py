@@ -140,10 +140,7 @@ class LiveTradingNode:
             clock_ns=time.time_ns,
             interval_secs=self.config.positions.sync_interval_secs,
         )
-        try:
-            await self.positions.load()
-        except TRANSIENT_DB_ERRORS as exc:
-            raise StartupError(f"PostgreSQL unreachable during start-up: {type(exc).__name__}: {exc}") from None
+        await self._load_positions()
         self._run_task = asyncio.get_running_loop().create_task(node.run_async(), name="trading-node")
         verdict = await wait_until_running(node.kernel, self._run_task, self.clients.clients,
                                            self.config.trading_node.timeouts, timeout_secs,
@@ -248,6 +245,26 @@ class LiveTradingNode:
     def health(self) -> list[ClientHealth]:
         """Per data and exec client: connected, age of the last message from its venue, stale, reconnects."""
         return self.health_monitor.snapshot()
+
+    async def _load_positions(self) -> None:
+        """Read the position rows already stored. PostgreSQL answered for the node lock a moment ago, so an outage
+        now is waited out for up to ``timeouts.connection_secs`` (a stop request meanwhile abandons the start, the
+        journal keeping what was accepted); only a longer one ends the start."""
+        assert self.positions is not None
+        deadline = time.monotonic() + self.config.trading_node.timeouts.connection_secs
+        delay = 0.1
+        while True:
+            try:
+                await self.positions.load()
+                return
+            except TRANSIENT_DB_ERRORS as exc:
+                if time.monotonic() + delay > deadline:
+                    raise StartupError(f"PostgreSQL unreachable during start-up: {type(exc).__name__}: {exc}") from None
+                if delay == 0.1:
+                    log.warning("PostgreSQL unreachable while loading positions (%s: %s); retrying until it answers",
+                                type(exc).__name__, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     def _start_audit(self, node: TradingNode) -> None:
         """The venue audit: once now for every exec client, then every ``audit_interval_secs`` and on request."""
