@@ -36,7 +36,7 @@ from backend.live.oms.convert import ConvertedEvent, convert_order_event  # noqa
 from backend.live.oms.journal import Journal, WriteItem  # noqa: E402
 from backend.live.oms.writer import OmsWriter  # noqa: E402
 from backend.live.timeutil import ns_to_datetime  # noqa: E402
-from bench.oms_writer import NAIVE_INSERT, drop_database, fresh_database  # noqa: E402
+from bench.oms_writer import drop_database, fresh_database, run_naive  # noqa: E402
 from tests.live.order_scripts import REF, limit_order_lifecycle  # noqa: E402
 
 TRADER, ACCOUNT_ID = "TESTER-000", "BINANCE-001"
@@ -86,17 +86,6 @@ async def run_writer(dsn: str, items: list[WriteItem], journal_dir: Path) -> flo
     for item in items:
         writer.submit(item)
     await writer.stop()
-    elapsed = time.perf_counter() - started
-    await db.close()
-    return elapsed
-
-
-async def run_naive(dsn: str, events: list[ConvertedEvent]) -> float:
-    db = await Database.connect(dsn, max_size=2)
-    started = time.perf_counter()
-    async with db.pool.acquire() as conn:
-        for event in events:
-            await conn.execute(NAIVE_INSERT, *msgspec.structs.astuple(event.event))
     elapsed = time.perf_counter() - started
     await db.close()
     return elapsed
