@@ -126,3 +126,23 @@ def test_unique_fill_reports_keeps_the_first_of_each_trade_in_order() -> None:
     assert [(r.trade_id.value, r.instrument_id.symbol.value) for r in unique_fill_reports(reports)] == [
         ("1", "BTCUSDT-PERP"), ("2", "BTCUSDT-PERP"), ("1", "ETHUSDT-PERP")]
     assert unique_fill_reports(reports)[0] is reports[0]
+
+
+def test_switch_class_changes_only_exact_stock_clients_and_refuses_a_replacement_that_is_not_a_subclass() -> None:
+    import pytest
+
+    from backend.live.adapters.class_switch import switch_class
+
+    class Stock:
+        pass
+
+    class Derived(Stock):
+        pass
+
+    class Ours(Stock):
+        pass
+
+    assert type(switch_class(Stock(), Stock, Ours)) is Ours
+    assert type(switch_class(Derived(), Stock, Ours)) is Derived  # someone else's subclass: left alone
+    with pytest.raises(TypeError, match="must subclass Stock"):
+        switch_class(Stock(), Stock, Derived.__mro__[-1])

@@ -18,6 +18,8 @@ from nautilus_trader.adapters.binance.factories import BinanceLiveExecClientFact
 from nautilus_trader.adapters.binance.futures.execution import BinanceFuturesExecutionClient
 from nautilus_trader.execution.reports import FillReport
 
+from backend.live.adapters.class_switch import switch_class
+
 
 def unique_fill_reports(reports: list[FillReport]) -> list[FillReport]:
     """The reports with each (instrument, trade id) once, first occurrence kept, order kept."""
@@ -42,7 +44,4 @@ class BinanceUniqueFillsExecClientFactory(BinanceLiveExecClientFactory):
     @staticmethod
     def create(*args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         client = BinanceLiveExecClientFactory.create(*args, **kwargs)
-        if type(client) is BinanceFuturesExecutionClient:
-            # Same instance layout (a Python subclass that only overrides one method): switch the class in place.
-            client.__class__ = UniqueFillsBinanceFuturesExecutionClient
-        return client
+        return switch_class(client, BinanceFuturesExecutionClient, UniqueFillsBinanceFuturesExecutionClient)

@@ -25,6 +25,8 @@ from nautilus_trader.core import nautilus_pyo3
 from nautilus_trader.execution.reports import OrderStatusReport
 from nautilus_trader.model.enums import OrderStatus
 
+from backend.live.adapters.class_switch import switch_class
+
 
 class AcceptReportsBybitExecutionClient(BybitExecutionClient):
     def _handle_order_status_report_pyo3(self, pyo3_report: nautilus_pyo3.OrderStatusReport) -> None:
@@ -54,7 +56,4 @@ class BybitAcceptReportsExecClientFactory(BybitLiveExecClientFactory):
     @staticmethod
     def create(*args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         client = BybitLiveExecClientFactory.create(*args, **kwargs)
-        if type(client) is BybitExecutionClient:
-            # Same instance layout (a Python subclass that only overrides one method): switch the class in place.
-            client.__class__ = AcceptReportsBybitExecutionClient
-        return client
+        return switch_class(client, BybitExecutionClient, AcceptReportsBybitExecutionClient)
